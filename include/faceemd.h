@@ -145,7 +145,7 @@ fe_status fe_embed_batch(fe_session *s, const uint8_t *const *rgb_chips, size_t 
 /* ======================================================================================== */
 
 /* A decoded image: 8 bits per channel, rows top to bottom, channels interleaved.
- * channels is 1 (gray), 3 (RGB) or 4 (RGBA). Free with fe_image_free. */
+ * channels is 1 (gray), 2 (gray+alpha), 3 (RGB) or 4 (RGBA). Free with fe_image_free. */
 typedef struct fe_image {
     uint32_t width, height, channels;
     uint8_t *data;                                 /* width*height*channels bytes          */
@@ -165,6 +165,20 @@ typedef struct fe_image_header {
 typedef struct fe_landmarks {
     float x[5], y[5];
 } fe_landmarks;
+
+/* Detects the format from the first bytes (not the file name) and decodes. JPEG (baseline and
+ * progressive), PNG (all types), PPM/PGM (P5/P6). EXIF orientation is applied. */
+fe_status fe_image_load(const char *path, fe_image **out_image);
+fe_status fe_image_decode(const void *data, size_t size, fe_image **out_image);
+/* Reads only the header: format, size and channels, without decoding pixels. */
+fe_status fe_image_info(const void *data, size_t size, fe_image_header *out_header);
+/* Writes atomically (temp + rename); the format follows the extension: .png, .ppm or .pgm. */
+fe_status fe_image_save(const char *path, const fe_image *image);
+/* A new image of the given size, zero-filled (caps apply). */
+fe_status fe_image_create(uint32_t width, uint32_t height, uint32_t channels, fe_image **out_image);
+/* Converts to 3-channel RGB: gray is replicated, alpha is dropped. */
+fe_status fe_image_to_rgb(const fe_image *src, fe_image **out_image);
+void fe_image_free(fe_image *image);
 
 /* ======================================================================================== */
 /* Gallery index and search (issue: the main job)                                           */
