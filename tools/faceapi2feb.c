@@ -378,12 +378,65 @@ typedef struct options {
     const char *package, *version, *dir, *arch;
 } options;
 
-/* Fills tensors[] from the manifest; data pointers point into bin. */
+/* Reads one manifest weight entry into *t (everything but data). */
+static int read_weight(const jval *w, size_t i, fe__tensor *t) {
+    static const char *const weight_keys[] = {"name", "shape", "dtype", "quantization", NULL};
+    static const char *const quant_keys[] = {"dtype", "scale", "min", NULL};
+    if (w->type != J_OBJ) return fail("manifest line %zu: weight %zu is not an object", line_of(w), i);
+    if (!only_keys(w, "a weight", weight_keys)) return 0;
+    const jval *name = jget(w, "name"), *shape = jget(w, "shape"), *dtype = jget(w, "dtype"),
+               *q = jget(w, "quantization");
+    if (!name || name->type != J_STR) return fail("manifest line %zu: weight %zu has no name", line_of(w), i);
+    size_t len = strlen(name->str);
+    int name_ok = len >= 1 && len < FE_BLOB_NAME_LEN;
+    for (size_t k = 0; name_ok && k < len; k++) {
+        char c = name->str[k];
+        name_ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                  c == '.' || c == '/' || c == '-';
+    }
+    if (!name_ok)
+        return fail("manifest line %zu: name \"%s\" is not 1..%d characters of [A-Za-z0-9_./-]", line_of(name),
+                    name->str, FE_BLOB_NAME_LEN - 1);
+    memcpy(t->name, name->str, len + 1);
+    if (!dtype || dtype->type != J_STR || strcmp(dtype->str, "float32") != 0)
+        return fail("manifest line %zu: '%s' has dtype %s; only float32 is supported", line_of(w), t->name,
+                    dtype && dtype->type == J_STR ? dtype->str : "(missing)");
+    if (!shape || shape->type != J_ARR || shape->n < 1 || shape->n > FE_BLOB_MAX_DIMS)
+        return fail("manifest line %zu: '%s' needs a shape of 1..%d dimensions", line_of(w), t->name,
+                    FE_BLOB_MAX_DIMS);
+    t->ndim = (uint32_t)shape->n;
+    uint64_t n_elems = 1;
+    for (size_t k = 0; k < FE_BLOB_MAX_DIMS; k++) t->dims[k] = 1;
+    for (size_t k = 0; k < shape->n; k++)
+        if (!get_dim(&shape->items[k], FE_BLOB_MAX_BYTES, &t->dims[k]) ||
+            !fe__mul_u64(n_elems, t->dims[k], &n_elems) || n_elems > FE_BLOB_MAX_BYTES)
+            return fail("manifest line %zu: '%s' dim %zu is not an integer in 1..%llu (or the size is too large)",
+                        line_of(shape), t->name, k, FE_BLOB_MAX_BYTES);
+    t->n_elems = n_elems;
+    if (!q) {
+        t->dtype = FE_DTYPE_F32;
+        t->nbytes = n_elems * 4;  /* n_elems <= 1 GiB: no overflow */
+        return 1;
+    }
+    if (q->type != J_OBJ) return fail("manifest line %zu: quantization is not an object", line_of(q));
+    if (!only_keys(q, "a quantization", quant_keys)) return 0;
+    const jval *qd = jget(q, "dtype");
+    if (!qd || qd->type != J_STR || strcmp(qd->str, "uint8") != 0)
+        return fail("manifest line %zu: '%s' is quantized as %s; only uint8 is supported", line_of(q), t->name,
+                    qd && qd->type == J_STR ? qd->str : "(missing dtype)");
+    if (!get_double(jget(q, "scale"), &t->scale) || !get_double(jget(q, "min"), &t->min))
+        return fail("manifest line %zu: '%s' needs numeric quantization scale and min", line_of(q), t->name);
+    t->dtype = FE_DTYPE_U8;
+    t->nbytes = n_elems;
+    return 1;
+}
+
+/* Fills *out from the manifest (manifest order); data pointers point into bin, whose size
+ * must be exactly the sum of the tensor sizes. */
 static int read_manifest(const jval *root, const uint8_t *bin, size_t bin_size, const char *bin_path,
                          fe__tensor **out, size_t *n_out) {
     if (root->type != J_ARR || root->n != 1)
-        return fail("manifest: expected an array of exactly one weight group (got %s)",
-                    root->type == J_ARR ? "another count" : "no array");
+        return fail("manifest: expected an array of exactly one weight group");
     const jval *g = &root->items[0];
     static const char *const group_keys[] = {"paths", "weights", NULL};
     if (g->type != J_OBJ) return fail("manifest: the weight group is not an object");
@@ -395,91 +448,32 @@ static int read_manifest(const jval *root, const uint8_t *bin, size_t bin_size, 
         fprintf(stderr, "%s: note: the manifest names \"%s\", converting %s\n", prog, paths->items[0].str, bin_path);
     if (!weights || weights->type != J_ARR || weights->n == 0)
         return fail("manifest: \"weights\" must be a non-empty array");
-    if (weights->n > FE_BLOB_MAX_TENSORS) return fail("manifest: %zu tensors, above the cap of %u", weights->n, FE_BLOB_MAX_TENSORS);
+    if (weights->n > FE_BLOB_MAX_TENSORS)
+        return fail("manifest: %zu tensors, above the cap of %u", weights->n, FE_BLOB_MAX_TENSORS);
     fe__tensor *ts = calloc(weights->n, sizeof *ts);
     if (!ts) return fail("out of memory");
     uint64_t pos = 0;
-    static const char *const weight_keys[] = {"name", "shape", "dtype", "quantization", NULL};
-    static const char *const quant_keys[] = {"dtype", "scale", "min", NULL};
     for (size_t i = 0; i < weights->n; i++) {
-        const jval *w = &weights->items[i];
         fe__tensor *t = &ts[i];
-        if (w->type != J_OBJ) { free(ts); return fail("manifest line %zu: weight %zu is not an object", line_of(w), i); }
-        if (!only_keys(w, "a weight", weight_keys)) { free(ts); return 0; }
-        const jval *name = jget(w, "name"), *shape = jget(w, "shape"), *dtype = jget(w, "dtype"),
-                   *q = jget(w, "quantization");
-        if (!name || name->type != J_STR) { free(ts); return fail("manifest line %zu: weight %zu has no name", line_of(w), i); }
-        size_t len = strlen(name->str);
-        int name_ok = len >= 1 && len < FE_BLOB_NAME_LEN;
-        for (size_t k = 0; name_ok && k < len; k++) {
-            char c = name->str[k];
-            name_ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '_' || c == '.' || c == '/' || c == '-';
-        }
-        if (!name_ok) {
-            free(ts);
-            return fail("manifest line %zu: name \"%s\" is not 1..%d characters of [A-Za-z0-9_./-]", line_of(name),
-                        name->str, FE_BLOB_NAME_LEN - 1);
-        }
-        memcpy(t->name, name->str, len + 1);
-        if (!dtype || dtype->type != J_STR || strcmp(dtype->str, "float32") != 0) {
-            free(ts);
-            return fail("manifest line %zu: '%s' has dtype %s; only float32 is supported", line_of(w), t->name,
-                        dtype && dtype->type == J_STR ? dtype->str : "(missing)");
-        }
-        if (!shape || shape->type != J_ARR || shape->n < 1 || shape->n > FE_BLOB_MAX_DIMS) {
-            free(ts);
-            return fail("manifest line %zu: '%s' needs a shape of 1..%d dimensions", line_of(w), t->name, FE_BLOB_MAX_DIMS);
-        }
-        t->ndim = (uint32_t)shape->n;
-        uint64_t n_elems = 1;
-        for (size_t k = 0; k < FE_BLOB_MAX_DIMS; k++) t->dims[k] = 1;
-        for (size_t k = 0; k < shape->n; k++) {
-            if (!get_dim(&shape->items[k], FE_BLOB_MAX_BYTES, &t->dims[k]) ||
-                !fe__mul_u64(n_elems, t->dims[k], &n_elems) || n_elems > FE_BLOB_MAX_BYTES) {
-                free(ts);
-                return fail("manifest line %zu: '%s' dim %zu is not an integer in 1..%llu (or the size is too large)",
-                            line_of(shape), t->name, k, FE_BLOB_MAX_BYTES);
-            }
-        }
-        t->n_elems = n_elems;
-        if (q) {
-            const jval *qd = q->type == J_OBJ ? jget(q, "dtype") : NULL;
-            if (q->type != J_OBJ) {
-                free(ts);
-                return fail("manifest line %zu: quantization is not an object", line_of(q));
-            }
-            if (!only_keys(q, "a quantization", quant_keys)) { free(ts); return 0; }
-            if (!qd || qd->type != J_STR || strcmp(qd->str, "uint8") != 0) {
-                free(ts);
-                return fail("manifest line %zu: '%s' is quantized as %s; only uint8 is supported", line_of(q), t->name,
-                            qd && qd->type == J_STR ? qd->str : "(missing dtype)");
-            }
-            if (!get_double(jget(q, "scale"), &t->scale) || !get_double(jget(q, "min"), &t->min)) {
-                free(ts);
-                return fail("manifest line %zu: '%s' needs numeric quantization scale and min", line_of(q), t->name);
-            }
-            t->dtype = FE_DTYPE_U8;
-            t->nbytes = n_elems;
-        } else {
-            t->dtype = FE_DTYPE_F32;
-            t->nbytes = n_elems * 4;  /* n_elems <= 1 GiB: no overflow */
-        }
+        if (!read_weight(&weights->items[i], i, t)) goto bad;
         if (t->nbytes > bin_size - pos) {
-            free(ts);
-            return fail("%s has %zu bytes; the manifest needs more (tensor %zu '%s' ends at byte %llu)", bin_path,
-                        bin_size, i, t->name, (unsigned long long)(pos + t->nbytes));
+            fail("%s has %zu bytes; the manifest needs more (tensor %zu '%s' ends at byte %llu)", bin_path, bin_size,
+                 i, t->name, (unsigned long long)(pos + t->nbytes));
+            goto bad;
         }
         t->data = bin + pos;
         pos += t->nbytes;
     }
     if (pos != bin_size) {
-        free(ts);
-        return fail("%s has %zu bytes but the manifest describes %llu", bin_path, bin_size, (unsigned long long)pos);
+        fail("%s has %zu bytes but the manifest describes %llu", bin_path, bin_size, (unsigned long long)pos);
+        goto bad;
     }
     *out = ts;
     *n_out = weights->n;
     return 1;
+bad:
+    free(ts);
+    return 0;
 }
 
 static int meta_add(char *buf, size_t cap, size_t *len, const char *key, const char *value) {
