@@ -289,6 +289,9 @@ static const corrupt_case cases[] = {
     {"header CRC mismatch (directory byte)", FE_E_CHECKSUM, "header_crc32", 0, {{W8, ENTRY, 9, 124, 1, 0, 0, NULL}}},
     {"metadata CRC mismatch", FE_E_CHECKSUM, "meta_crc32", 0, {{W8, META, 0, 5, 'F', 0, 0, NULL}}},
     {"tensor CRC mismatch", FE_E_CHECKSUM, "'fc'", 0, {{W8, TENSOR, 116, 100, 0x5A, 0, 0, NULL}}},
+    /* the first bad tensor in directory order is reported, however many threads check CRCs */
+    {"two tensor CRC mismatches", FE_E_CHECKSUM, "'conv64_2/conv2/scale/weights'", 0,
+     {{W8, TENSOR, 100, 7, 0x01, 0, 0, NULL}, {W8, TENSOR, 50, 3, 0x80, 0, 0, NULL}}},
     {"F32 NaN", FE_E_NUMERIC, "NaN", 2, {{F32NAN, ENTRY, 28, 0, 0, 0, 0, NULL}}},
     {"metadata: no '='", FE_E_CORRUPT, "key=value", 1, {{W8, META, 0, 4, ':', 0, 0, NULL}}},
     {"metadata: control byte", FE_E_CORRUPT, "control", 1, {{W8, META, 0, 7, 0x01, 0, 0, NULL}}},
