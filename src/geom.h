@@ -22,4 +22,16 @@ void fe__affine_compose(const double a[6], const double b[6], double out[6]);
 void fe__warp_affine_inv(const fe_image *src, const double inv[6], fe_image *dst,
                          fe_border border, const uint8_t *fill);
 
+/* 1 when the AVX2 kernels may run: the CPU has AVX2 and FE_KERNEL is not "ref". */
+int fe__geom_simd(void);
+/* AVX2 span of fe__warp_affine_inv for 3/4 channels (image_geom_avx2.c): fills dst pixels
+ * x_lo.. (d points at x_lo) in groups of eight, all four neighbours inside, bit-identical to
+ * the portable path; returns the first x it did not do. */
+uint32_t fe__warp_span_avx2(const fe_image *src, double ax, double bx, double ay, double by,
+                            uint32_t x_lo, uint32_t x_hi, uint8_t *d);
+/* AVX2 vertical step of the bilinear resize: d[k] = round(r0[k]*gy + r1[k]*fy) for the
+ * first multiple of 8 of n values, bit-identical to the portable loop; returns the count. */
+size_t fe__blend_rows_avx2(const float *r0, const float *r1, float gy, float fy, uint8_t *d,
+                           size_t n);
+
 #endif

@@ -11,7 +11,25 @@
 #include "image_codecs.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+#if defined(__GNUC__)
+#define FE_INLINE static inline __attribute__((always_inline))
+#else
+#define FE_INLINE static inline
+#endif
+
+int fe__geom_simd(void) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    const char *k = getenv("FE_KERNEL");
+    if (k && strcmp(k, "ref") == 0) return 0;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") ? 1 : 0;
+#else
+    return 0;
+#endif
+}
 
 fe_status fe__check_image(const fe_image *img, const char *what) {
     if (!img || !img->data) return fe__fail(FE_E_ARG, "%s is NULL", what);
@@ -29,14 +47,10 @@ static fe_status check_border(fe_border border) {
     return FE_OK;
 }
 
-/* Rounds half up and clamps; v is a convex combination of 0..255 values, so only float
- * noise can push it outside. */
-static inline uint8_t round_u8(float v) {
-    v += 0.5f;
-    if (!(v > 0.0f)) return 0;
-    if (v >= 255.0f) return 255;
-    return (uint8_t)v;
-}
+/* Rounds half up. Every value interpolated here is a convex combination of 0..255 with
+ * non-negative float weights, so it lies in [0, 255 + a few ulp]: truncating v + 0.5 is
+ * floor(v + 0.5) and cannot leave 0..255, and no clamp (or branch) is needed. */
+static inline uint8_t round_u8(float v) { return (uint8_t)(int)(v + 0.5f); }
 
 /* ---- crop --------------------------------------------------------------------------------- */
 
@@ -53,16 +67,25 @@ fe_status fe_image_crop(const fe_image *src, int32_t x, int32_t y, uint32_t widt
     const uint32_t C = src->channels;
     uint8_t fc[4] = {0, 0, 0, 0};
     if (fill) memcpy(fc, fill, C);
+    /* columns [i_lo, i_hi) read the image directly; the rest follow the border rule */
+    int64_t i_lo = -(int64_t)x, i_hi = W - (int64_t)x;
+    i_lo = i_lo < 0 ? 0 : i_lo > width ? width : i_lo;
+    i_hi = i_hi < i_lo ? i_lo : i_hi > width ? width : i_hi;
     for (uint32_t j = 0; j < height; j++) {
         int64_t sy = (int64_t)y + j;
         if (border == FE_BORDER_REPLICATE) sy = sy < 0 ? 0 : sy >= H ? H - 1 : sy;
         uint8_t *d = dst->data + (size_t)j * width * C;
         const uint8_t *srow = sy >= 0 && sy < H ? src->data + (size_t)sy * (size_t)W * C : NULL;
-        for (uint32_t i = 0; i < width; i++, d += C) {
+        for (int64_t i = 0; i < (int64_t)width; i++) {
+            if (srow && i == i_lo && i_hi > i_lo) {  /* the in-image span in one copy */
+                memcpy(d + i * C, srow + (size_t)((int64_t)x + i) * C, (size_t)(i_hi - i_lo) * C);
+                i = i_hi - 1;
+                continue;
+            }
             int64_t sx = (int64_t)x + i;
             if (border == FE_BORDER_REPLICATE) sx = sx < 0 ? 0 : sx >= W ? W - 1 : sx;
-            if (srow && sx >= 0 && sx < W) memcpy(d, srow + (size_t)sx * C, C);
-            else memcpy(d, fc, C);
+            if (srow && sx >= 0 && sx < W) memcpy(d + i * C, srow + (size_t)sx * C, C);
+            else memcpy(d + i * C, fc, C);
         }
     }
     *out_image = dst;
@@ -88,34 +111,56 @@ static void bilinear_taps(uint32_t sn, uint32_t dn, tap2 *t) {
     }
 }
 
+/* Separable: each needed source row is interpolated horizontally once into a float row
+ * (top = a*(1-fx) + b*fx), then output rows blend two of them (top*(1-fy) + bot*fy); the
+ * arithmetic per value is the same as a direct 4-tap evaluation. */
+static void hrow_bilinear(const uint8_t *restrict row, const tap2 *restrict tx, uint32_t dw,
+                          uint32_t C, float *restrict out) {
+    for (uint32_t i = 0; i < dw; i++) {
+        const uint8_t *a = row + (size_t)tx[i].i0 * C, *b = row + (size_t)tx[i].i1 * C;
+        float fx = tx[i].f, gx = 1.0f - fx;
+        for (uint32_t k = 0; k < C; k++) *out++ = (float)a[k] * gx + (float)b[k] * fx;
+    }
+}
+
 static fe_status resize_bilinear(const fe_image *src, fe_image *dst) {
     const uint32_t C = src->channels, dw = dst->width, dh = dst->height;
+    const size_t rowc = (size_t)dw * C;
     tap2 *tx = fe__malloc(sizeof *tx * dw), *ty = fe__malloc(sizeof *ty * dh);
-    if (!tx || !ty) {
+    float *buf = fe__malloc(sizeof *buf * rowc * 2);
+    if (!tx || !ty || !buf) {
         fe__free(tx);
         fe__free(ty);
+        fe__free(buf);
         return fe__fail(FE_E_NOMEM, "cannot allocate resize tables");
     }
     bilinear_taps(src->width, dw, tx);
     bilinear_taps(src->height, dh, ty);
     const size_t stride = (size_t)src->width * C;
+    const int simd = fe__geom_simd();
+    float *slot[2] = {buf, buf + rowc};
+    int64_t have[2] = {-1, -1};  /* source row held by each slot */
     for (uint32_t j = 0; j < dh; j++) {
-        const uint8_t *r0 = src->data + ty[j].i0 * stride, *r1 = src->data + ty[j].i1 * stride;
-        float fy = ty[j].f;
-        uint8_t *d = dst->data + (size_t)j * dw * C;
-        for (uint32_t i = 0; i < dw; i++) {
-            const uint8_t *a = r0 + (size_t)tx[i].i0 * C, *b = r0 + (size_t)tx[i].i1 * C;
-            const uint8_t *c = r1 + (size_t)tx[i].i0 * C, *e = r1 + (size_t)tx[i].i1 * C;
-            float fx = tx[i].f;
-            for (uint32_t k = 0; k < C; k++) {
-                float top = (float)a[k] * (1.0f - fx) + (float)b[k] * fx;
-                float bot = (float)c[k] * (1.0f - fx) + (float)e[k] * fx;
-                *d++ = round_u8(top * (1.0f - fy) + bot * fy);
+        const float *r[2];
+        for (int q = 0; q < 2; q++) {
+            int64_t want = q ? ty[j].i1 : ty[j].i0, other = q ? ty[j].i0 : ty[j].i1;
+            int sl = have[0] == want ? 0 : have[1] == want ? 1 : -1;
+            if (sl < 0) {  /* load into the slot that does not hold the other needed row */
+                sl = have[0] == other ? 1 : 0;
+                hrow_bilinear(src->data + (size_t)want * stride, tx, dw, C, slot[sl]);
+                have[sl] = want;
             }
+            r[q] = slot[sl];
         }
+        const float *restrict r0 = r[0], *restrict r1 = r[1];
+        float fy = ty[j].f, gy = 1.0f - fy;
+        uint8_t *restrict d = dst->data + (size_t)j * rowc;
+        size_t k = simd ? fe__blend_rows_avx2(r0, r1, gy, fy, d, rowc) : 0;
+        for (; k < rowc; k++) d[k] = round_u8(r0[k] * gy + r1[k] * fy);
     }
     fe__free(tx);
     fe__free(ty);
+    fe__free(buf);
     return FE_OK;
 }
 
@@ -141,6 +186,32 @@ static void area_spans(uint32_t sn, uint32_t dn, span *sp, uint32_t *w) {
     }
 }
 
+/* Horizontal step: out[i*C + k] = sum over the source columns of output column i of
+ * weight * value. C is a compile-time constant at each call site. */
+FE_INLINE void area_hrow(const uint8_t *restrict row, const span *restrict sx,
+                         const uint32_t *restrict wx, uint32_t dw, uint32_t *restrict out,
+                         const uint32_t C) {
+    for (uint32_t i = 0; i < dw; i++) {
+        const uint8_t *p = row + (size_t)sx[i].first * C;
+        const uint32_t *w = wx + sx[i].w_off;
+        /* scalar accumulators: the branches on the constant C fold away (a loop over k
+         * with an array would stay in memory at -O2) */
+        uint32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        for (uint32_t r = 0; r < sx[i].count; r++, p += C) {
+            uint32_t wr = w[r];
+            a0 += wr * p[0];
+            if (C > 1) a1 += wr * p[1];
+            if (C > 2) a2 += wr * p[2];
+            if (C > 3) a3 += wr * p[3];
+        }
+        uint32_t *o = out + (size_t)i * C;
+        o[0] = a0;
+        if (C > 1) o[1] = a1;
+        if (C > 2) o[2] = a2;
+        if (C > 3) o[3] = a3;
+    }
+}
+
 static fe_status resize_area(const fe_image *src, fe_image *dst) {
     const uint32_t C = src->channels, sw = src->width, sh = src->height;
     const uint32_t dw = dst->width, dh = dst->height;
@@ -159,25 +230,37 @@ static fe_status resize_area(const fe_image *src, fe_image *dst) {
     area_spans(sh, dh, sy, wy);
     /* Sums: a horizontal sum is at most 255*sw < 2^32; the full sum at most
      * 255*sw*sh < 2^37. D = sw*sh is the total weight; round half up exactly. */
-    const uint64_t D = (uint64_t)sw * sh;
+    const uint64_t D = (uint64_t)sw * sh, D2 = 2 * D;
+    const double inv2D = 1.0 / (double)D2;
+    int64_t have = -1;  /* source row whose horizontal sums hrow holds: a row on the boundary
+                           of two output rows is summed once */
     for (uint32_t j = 0; j < dh; j++) {
         memset(acc, 0, sizeof *acc * rowc);
         for (uint32_t q = 0; q < sy[j].count; q++) {
-            const uint8_t *row = src->data + (size_t)(sy[j].first + q) * sw * C;
-            uint64_t wyq = wy[sy[j].w_off + q];
-            for (uint32_t i = 0; i < dw; i++) {
-                const uint8_t *p = row + (size_t)sx[i].first * C;
-                const uint32_t *w = wx + sx[i].w_off;
-                for (uint32_t k = 0; k < C; k++) {
-                    uint32_t s = 0;
-                    for (uint32_t r = 0; r < sx[i].count; r++) s += w[r] * p[(size_t)r * C + k];
-                    hrow[(size_t)i * C + k] = s;
+            uint32_t r = sy[j].first + q;
+            if (have != (int64_t)r) {
+                const uint8_t *row = src->data + (size_t)r * sw * C;
+                switch (C) {
+                case 1: area_hrow(row, sx, wx, dw, hrow, 1); break;
+                case 2: area_hrow(row, sx, wx, dw, hrow, 2); break;
+                case 3: area_hrow(row, sx, wx, dw, hrow, 3); break;
+                default: area_hrow(row, sx, wx, dw, hrow, 4); break;
                 }
+                have = r;
             }
+            uint64_t wyq = wy[sy[j].w_off + q];
             for (size_t k = 0; k < rowc; k++) acc[k] += wyq * hrow[k];
         }
+        /* floor((2*acc + D) / 2D) without a 64-bit division per value: the reciprocal product
+         * is within a few ulp of the quotient (< 2^38 / 2^29, so q <= 255 is off by at most
+         * one, and only below an exact integer), fixed with one integer check */
         uint8_t *d = dst->data + (size_t)j * rowc;
-        for (size_t k = 0; k < rowc; k++) d[k] = (uint8_t)((2 * acc[k] + D) / (2 * D));
+        for (size_t k = 0; k < rowc; k++) {
+            uint64_t num = 2 * acc[k] + D;
+            uint64_t q = (uint64_t)((double)num * inv2D);
+            if ((q + 1) * D2 <= num) q++;
+            d[k] = (uint8_t)q;
+        }
     }
 done:
     fe__free(sx);
@@ -231,60 +314,126 @@ void fe__affine_compose(const double a[6], const double b[6], double out[6]) {
     memcpy(out, r, sizeof r);
 }
 
-void fe__warp_affine_inv(const fe_image *src, const double inv[6], fe_image *dst,
-                         fe_border border, const uint8_t *fill) {
+/* One bilinear sample with all four neighbours inside (x0 = (int)sx since sx >= 0). The
+ * channel count is a compile-time constant at each call site, so the loop unrolls. */
+FE_INLINE void sample_inside(const uint8_t *restrict data, size_t stride, double sx, double sy,
+                             uint8_t *restrict d, const uint32_t C) {
+    size_t x0 = (size_t)sx, y0 = (size_t)sy;
+    float fx = (float)(sx - (double)x0), fy = (float)(sy - (double)y0);
+    float gx = 1.0f - fx, gy = 1.0f - fy;
+    const uint8_t *a = data + y0 * stride + x0 * C, *c = a + stride;
+#define FE_BILERP_(k)                                                                    \
+    d[k] = round_u8(((float)a[k] * gx + (float)a[(k) + C] * fx) * gy +                      \
+                    ((float)c[k] * gx + (float)c[(k) + C] * fx) * fy)
+    /* spelled out per channel: the branches on the constant C fold away */
+    FE_BILERP_(0);
+    if (C > 1) FE_BILERP_(1);
+    if (C > 2) FE_BILERP_(2);
+    if (C > 3) FE_BILERP_(3);
+#undef FE_BILERP_
+}
+
+FE_INLINE void span_inside(const fe_image *src, double bx, double by, double ax, double ay,
+                           uint32_t x_lo, uint32_t x_hi, uint8_t *d, const uint32_t C) {
+    const size_t stride = (size_t)src->width * C;
+    for (uint32_t x = x_lo; x <= x_hi; x++, d += C)
+        sample_inside(src->data, stride, ax * x + bx, ay * x + by, d, C);
+}
+
+/* A sample near or beyond the edge: each neighbour is read from the image, clamped
+ * (replicate) or the fill (constant). */
+static void sample_edge(const fe_image *src, double sx, double sy, fe_border border,
+                        const uint8_t *fc, uint8_t *d) {
     const uint32_t C = src->channels;
     const int64_t W = src->width, H = src->height;
     const size_t stride = (size_t)W * C;
+    if (border == FE_BORDER_REPLICATE) {
+        /* clamping the coordinate == clamping every neighbour index */
+        sx = sx > 0 ? (sx < (double)(W - 1) ? sx : (double)(W - 1)) : 0;
+        sy = sy > 0 ? (sy < (double)(H - 1) ? sy : (double)(H - 1)) : 0;
+    } else if (!(sx > -1.0 && sx < (double)W && sy > -1.0 && sy < (double)H)) {
+        memcpy(d, fc, C);  /* all four neighbours outside (or NaN) */
+        return;
+    }
+    double flx = floor(sx), fly = floor(sy);
+    int64_t x0 = (int64_t)flx, y0 = (int64_t)fly;
+    float fx = (float)(sx - flx), fy = (float)(sy - fly), gx = 1.0f - fx, gy = 1.0f - fy;
+    const uint8_t *p[4];
+    for (int q = 0; q < 4; q++) {
+        int64_t xi = x0 + (q & 1), yi = y0 + (q >> 1);
+        if (border == FE_BORDER_REPLICATE) {
+            xi = xi < 0 ? 0 : xi >= W ? W - 1 : xi;
+            yi = yi < 0 ? 0 : yi >= H ? H - 1 : yi;
+        }
+        p[q] = xi >= 0 && xi < W && yi >= 0 && yi < H ? src->data + (size_t)yi * stride + (size_t)xi * C
+                                                      : NULL;
+    }
+    for (uint32_t k = 0; k < C; k++) {
+        float v[4];
+        for (int q = 0; q < 4; q++) v[q] = p[q] ? (float)p[q][k] : (float)fc[k];
+        float top = v[0] * gx + v[1] * fx;
+        float bot = v[2] * gx + v[3] * fx;
+        d[k] = round_u8(top * gy + bot * fy);
+    }
+}
+
+/* Is the sample at x fully inside: 0 <= s < L for both coordinates (so x0 + 1 <= W - 1)? */
+static int inside_at(double bx, double ax, double by, double ay, double Lx, double Ly, int64_t x) {
+    double sx = ax * (double)x + bx, sy = ay * (double)x + by;
+    return sx >= 0 && sx < Lx && sy >= 0 && sy < Ly;
+}
+
+/* Narrows [*lo, *hi] to the x with 0 <= b + a*x < L (an interval: the map is linear). */
+static void clip_interval(double b, double a, double L, double *lo, double *hi) {
+    if (a == 0) {
+        if (!(b >= 0 && b < L)) *lo = 1, *hi = 0;
+        return;
+    }
+    double e1 = (0 - b) / a, e2 = (L - b) / a;
+    if (e1 > e2) { double t = e1; e1 = e2; e2 = t; }
+    if (e1 > *lo) *lo = e1;
+    if (e2 < *hi) *hi = e2;
+}
+
+void fe__warp_affine_inv(const fe_image *src, const double inv[6], fe_image *dst,
+                         fe_border border, const uint8_t *fill) {
+    const uint32_t C = src->channels, w = dst->width;
     uint8_t fc[4] = {0, 0, 0, 0};
     if (fill) memcpy(fc, fill, C);
-    const float fillf[4] = {fc[0], fc[1], fc[2], fc[3]};
-    uint8_t *d = dst->data;
+    const double Lx = (double)src->width - 1, Ly = (double)src->height - 1;
+    const int simd = (C == 3 || C == 4) && fe__geom_simd();
     for (uint32_t y = 0; y < dst->height; y++) {
-        for (uint32_t x = 0; x < dst->width; x++, d += C) {
-            double sx = inv[0] * x + inv[1] * y + inv[2];
-            double sy = inv[3] * x + inv[4] * y + inv[5];
-            if (border == FE_BORDER_REPLICATE) {
-                /* clamping the coordinate == clamping every neighbour index */
-                sx = sx > 0 ? (sx < (double)(W - 1) ? sx : (double)(W - 1)) : 0;
-                sy = sy > 0 ? (sy < (double)(H - 1) ? sy : (double)(H - 1)) : 0;
-            } else if (!(sx > -1.0 && sx < (double)W && sy > -1.0 && sy < (double)H)) {
-                memcpy(d, fc, C);  /* all four neighbours outside (or NaN) */
-                continue;
-            }
-            double flx = floor(sx), fly = floor(sy);
-            int64_t x0 = (int64_t)flx, y0 = (int64_t)fly;
-            float fx = (float)(sx - flx), fy = (float)(sy - fly);
-            if (x0 >= 0 && x0 + 1 < W && y0 >= 0 && y0 + 1 < H) {
-                const uint8_t *a = src->data + (size_t)y0 * stride + (size_t)x0 * C;
-                const uint8_t *c = a + stride;
-                for (uint32_t k = 0; k < C; k++) {
-                    float top = (float)a[k] * (1.0f - fx) + (float)a[k + C] * fx;
-                    float bot = (float)c[k] * (1.0f - fx) + (float)c[k + C] * fx;
-                    d[k] = round_u8(top * (1.0f - fy) + bot * fy);
-                }
-                continue;
-            }
-            /* at the edge: each neighbour is read from the image, or clamped, or the fill */
-            const uint8_t *p[4];
-            int64_t xs[2] = {x0, x0 + 1}, ys[2] = {y0, y0 + 1};
-            for (int q = 0; q < 4; q++) {
-                int64_t xi = xs[q & 1], yi = ys[q >> 1];
-                if (border == FE_BORDER_REPLICATE) {
-                    xi = xi < 0 ? 0 : xi >= W ? W - 1 : xi;
-                    yi = yi < 0 ? 0 : yi >= H ? H - 1 : yi;
-                }
-                p[q] = xi >= 0 && xi < W && yi >= 0 && yi < H
-                           ? src->data + (size_t)yi * stride + (size_t)xi * C : NULL;
-            }
-            for (uint32_t k = 0; k < C; k++) {
-                float v[4];
-                for (int q = 0; q < 4; q++) v[q] = p[q] ? (float)p[q][k] : fillf[k];
-                float top = v[0] * (1.0f - fx) + v[1] * fx;
-                float bot = v[2] * (1.0f - fx) + v[3] * fx;
-                d[k] = round_u8(top * (1.0f - fy) + bot * fy);
-            }
+        /* source coordinates of pixel x of this row: (ax*x + bx, ay*x + by), used verbatim by
+         * every path so the interior test and the samples agree bit for bit */
+        const double ax = inv[0], ay = inv[3], bx = inv[1] * y + inv[2], by = inv[4] * y + inv[5];
+        uint8_t *d = dst->data + (size_t)y * w * C;
+        /* the interior span, estimated in closed form, then made exact at its ends */
+        double lo = 0, hi = (double)w - 1;
+        clip_interval(bx, ax, Lx, &lo, &hi);
+        clip_interval(by, ay, Ly, &lo, &hi);
+        int64_t x_lo = 1, x_hi = 0;
+        if (lo <= hi + 2) {
+            x_lo = (int64_t)fmax(0.0, ceil(lo) - 1);
+            x_hi = (int64_t)fmin((double)w - 1, floor(hi) + 1);
+            while (x_lo <= x_hi && !inside_at(bx, ax, by, ay, Lx, Ly, x_lo)) x_lo++;
+            while (x_hi >= x_lo && !inside_at(bx, ax, by, ay, Lx, Ly, x_hi)) x_hi--;
         }
+        if (x_lo > x_hi) x_lo = w, x_hi = (int64_t)w - 1;  /* no interior: all edge samples */
+        for (int64_t x = 0; x < x_lo; x++)
+            sample_edge(src, ax * (double)x + bx, ay * (double)x + by, border, fc, d + x * C);
+        if (x_lo <= x_hi) {
+            uint32_t a = (uint32_t)x_lo, b = (uint32_t)x_hi;
+            if (simd) a = fe__warp_span_avx2(src, ax, bx, ay, by, a, b, d + (size_t)a * C);
+            uint8_t *dd = d + (size_t)a * C;
+            if (a <= b) switch (C) {
+                case 1: span_inside(src, bx, by, ax, ay, a, b, dd, 1); break;
+                case 3: span_inside(src, bx, by, ax, ay, a, b, dd, 3); break;
+                case 4: span_inside(src, bx, by, ax, ay, a, b, dd, 4); break;
+                default: span_inside(src, bx, by, ax, ay, a, b, dd, 2); break;
+                }
+        }
+        for (int64_t x = x_hi + 1; x < (int64_t)w; x++)
+            sample_edge(src, ax * (double)x + bx, ay * (double)x + by, border, fc, d + x * C);
     }
 }
 
