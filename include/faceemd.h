@@ -185,7 +185,9 @@ void fe_image_free(fe_image *image);
  * [i-0.5, i+0.5] x [j-0.5, j+0.5]. An image of width W spans [-0.5, W-0.5].
  * Rounding: interpolated values are computed in float and rounded half up
  * (floor(v + 0.5)), clamped to 0..255; area averaging is exact integer arithmetic.
- * All functions take 1-4 channel images and return a new image with the same channels. */
+ * All functions take 1-4 channel images and return a new image with the same channels.
+ * On x86-64 CPUs with AVX2, warps and bilinear resizes use AVX2 kernels whose results are
+ * bit-identical to the portable code (FE_KERNEL=ref forces the portable code). */
 
 /* What a sample outside the source image reads. CONSTANT: the fill colour (fill[c] per
  * channel, or 0 when fill is NULL); a bilinear sample straddling the edge blends image and

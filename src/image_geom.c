@@ -67,26 +67,26 @@ fe_status fe_image_crop(const fe_image *src, int32_t x, int32_t y, uint32_t widt
     const uint32_t C = src->channels;
     uint8_t fc[4] = {0, 0, 0, 0};
     if (fill) memcpy(fc, fill, C);
-    /* columns [i_lo, i_hi) read the image directly; the rest follow the border rule */
+    /* columns [i_lo, i_hi) read the image; those left of it lie left of the image (replicate:
+     * its first pixel), those right of it right of the image (its last pixel) */
     int64_t i_lo = -(int64_t)x, i_hi = W - (int64_t)x;
     i_lo = i_lo < 0 ? 0 : i_lo > width ? width : i_lo;
     i_hi = i_hi < i_lo ? i_lo : i_hi > width ? width : i_hi;
+    const int rep = border == FE_BORDER_REPLICATE;
     for (uint32_t j = 0; j < height; j++) {
         int64_t sy = (int64_t)y + j;
-        if (border == FE_BORDER_REPLICATE) sy = sy < 0 ? 0 : sy >= H ? H - 1 : sy;
+        if (rep) sy = sy < 0 ? 0 : sy >= H ? H - 1 : sy;
         uint8_t *d = dst->data + (size_t)j * width * C;
-        const uint8_t *srow = sy >= 0 && sy < H ? src->data + (size_t)sy * (size_t)W * C : NULL;
-        for (int64_t i = 0; i < (int64_t)width; i++) {
-            if (srow && i == i_lo && i_hi > i_lo) {  /* the in-image span in one copy */
-                memcpy(d + i * C, srow + (size_t)((int64_t)x + i) * C, (size_t)(i_hi - i_lo) * C);
-                i = i_hi - 1;
-                continue;
-            }
-            int64_t sx = (int64_t)x + i;
-            if (border == FE_BORDER_REPLICATE) sx = sx < 0 ? 0 : sx >= W ? W - 1 : sx;
-            if (srow && sx >= 0 && sx < W) memcpy(d + i * C, srow + (size_t)sx * C, C);
-            else memcpy(d + i * C, fc, C);
+        if (sy < 0 || sy >= H) {  /* constant border, row outside */
+            for (uint32_t i = 0; i < width; i++) memcpy(d + (size_t)i * C, fc, C);
+            continue;
         }
+        const uint8_t *srow = src->data + (size_t)sy * (size_t)W * C;
+        for (int64_t i = 0; i < i_lo; i++) memcpy(d + i * C, rep ? srow : fc, C);
+        if (i_hi > i_lo)
+            memcpy(d + i_lo * C, srow + (size_t)((int64_t)x + i_lo) * C, (size_t)(i_hi - i_lo) * C);
+        for (int64_t i = i_hi; i < (int64_t)width; i++)
+            memcpy(d + i * C, rep ? srow + (size_t)(W - 1) * C : fc, C);
     }
     *out_image = dst;
     return FE_OK;
@@ -252,12 +252,13 @@ static fe_status resize_area(const fe_image *src, fe_image *dst) {
             for (size_t k = 0; k < rowc; k++) acc[k] += wyq * hrow[k];
         }
         /* floor((2*acc + D) / 2D) without a 64-bit division per value: the reciprocal product
-         * is within a few ulp of the quotient (< 2^38 / 2^29, so q <= 255 is off by at most
-         * one, and only below an exact integer), fixed with one integer check */
+         * is within a few ulp of the quotient (at most 255.5), so its truncation is off by at
+         * most one; two integer checks make it exact */
         uint8_t *d = dst->data + (size_t)j * rowc;
         for (size_t k = 0; k < rowc; k++) {
             uint64_t num = 2 * acc[k] + D;
             uint64_t q = (uint64_t)((double)num * inv2D);
+            if (q * D2 > num) q--;
             if ((q + 1) * D2 <= num) q++;
             d[k] = (uint8_t)q;
         }
