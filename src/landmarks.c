@@ -185,7 +185,7 @@ void fe_landmark_list_free(fe_landmark_list *list) {
 
 static fe_status parse_tsv(const char *name, const uint8_t *data, size_t size,
                            fe_landmark_list **out) {
-    if (size == 0) return fe__fail(FE_E_TRUNCATED, "%s: empty file (no header line)", name);
+    if (size == 0) return fe__fail(FE_E_TRUNCATED, "%s line 1: empty file (no header line)", name);
     /* an upper bound on rows, checked against the cap before anything is allocated */
     size_t n_lines = 0;
     for (const uint8_t *p = data, *end = data + size; (p = memchr(p, '\n', (size_t)(end - p))); p++)
@@ -332,10 +332,6 @@ static fe_status parse_tsv(const char *name, const uint8_t *data, size_t size,
         line_of[row] = line_no;
         pool_used += klen + 1;
         L->n++;
-    }
-    if (line_no < 1) {
-        st = fe__fail(FE_E_TRUNCATED, "%s: no header line", name);
-        goto fail;
     }
     fe__free(line_of);
     *out = L;

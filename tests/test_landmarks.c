@@ -64,7 +64,7 @@ FE_TEST(landmarks_malformed_table) {
     ol += (size_t)snprintf(overlong + ol, sizeof overlong - ol, "\t1\t2\t3\t4\t5\t6\t7\t8\t9\t10\n");
     static const char nul_key[] = HDR "Ann/A\0nn.jpg\t1\t2\t3\t4\t5\t6\t7\t8\t9\t10\n";
     const bad_case cases[] = {
-        {"empty file", "", 0, FE_E_TRUNCATED, "empty file"},
+        {"empty file", "", 0, FE_E_TRUNCATED, "line 1: empty file"},
         {"missing header", ROW_A ROW_B, 0, FE_E_MAGIC, "line 1"},
         {"header with a BOM", "\xEF\xBB\xBF" HDR ROW_A, 0, FE_E_MAGIC, "line 1"},
         {"header with spaces", "image left_eye_x left_eye_y right_eye_x right_eye_y nose_x nose_y "
