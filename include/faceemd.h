@@ -180,6 +180,110 @@ fe_status fe_image_create(uint32_t width, uint32_t height, uint32_t channels, fe
 fe_status fe_image_to_rgb(const fe_image *src, fe_image **out_image);
 void fe_image_free(fe_image *image);
 
+/* ---- geometry (image_geom.c) ------------------------------------------------------------
+ * Coordinates: pixel (i, j) is column i, row j; its centre is at (i, j) and it covers
+ * [i-0.5, i+0.5] x [j-0.5, j+0.5]. An image of width W spans [-0.5, W-0.5].
+ * Rounding: interpolated values are computed in float and rounded half up
+ * (floor(v + 0.5)), clamped to 0..255; area averaging is exact integer arithmetic.
+ * All functions take 1-4 channel images and return a new image with the same channels.
+ * On x86-64 CPUs with AVX2, warps and bilinear resizes use AVX2 kernels whose results are
+ * bit-identical to the portable code (FE_KERNEL=ref forces the portable code). */
+
+/* What a sample outside the source image reads. CONSTANT: the fill colour (fill[c] per
+ * channel, or 0 when fill is NULL); a bilinear sample straddling the edge blends image and
+ * fill. REPLICATE: the nearest edge pixel (coordinates are clamped). */
+typedef enum fe_border { FE_BORDER_CONSTANT = 0, FE_BORDER_REPLICATE = 1 } fe_border;
+
+typedef enum fe_resize_filter {
+    FE_RESIZE_AUTO     = 0,  /* AREA when neither side grows, else BILINEAR                 */
+    FE_RESIZE_BILINEAR = 1,  /* half-pixel centres: src = (dst + 0.5) * src_w / dst_w - 0.5,
+                                edge pixels replicated                                      */
+    FE_RESIZE_AREA     = 2   /* exact box filter: each output pixel is the mean of the input
+                                area it covers, partial pixels weighted by their coverage   */
+} fe_resize_filter;
+
+/* The width x height window whose top-left pixel is (x, y) in src; parts outside src follow
+ * the border rule. FE_E_ARG for a NULL or malformed image or bad border; FE_E_LIMIT/FE_E_CORRUPT
+ * for an output size beyond the caps or zero; FE_E_NOMEM. */
+fe_status fe_image_crop(const fe_image *src, int32_t x, int32_t y, uint32_t width, uint32_t height,
+                        fe_border border, const uint8_t *fill, fe_image **out_image);
+/* Resamples src to width x height (FE_E_ARG, FE_E_LIMIT, FE_E_CORRUPT, FE_E_NOMEM). */
+fe_status fe_image_resize(const fe_image *src, uint32_t width, uint32_t height,
+                          fe_resize_filter filter, fe_image **out_image);
+/* Rotates the content by angle_deg counter-clockwise as displayed, about (cx, cy) in pixel
+ * coordinates; same size as src; bilinear. FE_E_NUMERIC for non-finite arguments. */
+fe_status fe_image_rotate(const fe_image *src, double cx, double cy, double angle_deg,
+                          fe_border border, const uint8_t *fill, fe_image **out_image);
+/* General affine warp, bilinear. m maps source to destination coordinates:
+ *   x_dst = m[0]*x + m[1]*y + m[2],  y_dst = m[3]*x + m[4]*y + m[5];
+ * each destination pixel samples the source at the inverse image of its centre. No
+ * prefiltering: for reductions beyond 2x, resize with FE_RESIZE_AREA first. FE_E_NUMERIC
+ * when m is not finite or not invertible. */
+fe_status fe_image_warp_affine(const fe_image *src, const double m[6], uint32_t width,
+                               uint32_t height, fe_border border, const uint8_t *fill,
+                               fe_image **out_image);
+
+/* ---- 5-point alignment (align.c) ---------------------------------------------------------
+ * The chip is FE_CHIP_SIZE^2 RGB. With landmarks, a least-squares similarity (scale, rotation,
+ * translation; closed form) maps them onto the template, whose default in chip pixels is
+ *   (46.98,38.07) (102.67,37.76) (75.00,69.74) (52.12,102.34) (98.24,102.09)
+ * (../shared/design/METHOD.md), and the chip is sampled bilinearly; chip pixels whose source
+ * lies outside the image are black (FE_BORDER_CONSTANT, 0), as in dlib's training chips. When
+ * the face is larger in the image than in the chip (fit scale < 1), its footprint is first
+ * area-reduced to about chip resolution, so the warp never skips pixels (no aliasing).
+ * Without landmarks (NULL): a fixed centre crop, the square of side
+ * 0.4315*min(W,H) centred at (0.5026*W, 0.5560*H) (from the mean LFW landmarks; src/align.c
+ * explains the numbers), resized to the chip. Gray is replicated; alpha is dropped.
+ * Experiment knob: the environment variable FE_ALIGN_TEMPLATE="scale,shift_y" scales the
+ * default template about its centroid and moves it shift_y chip pixels down (template choice
+ * by LFW verification accuracy; unset means "1,0").
+ * Statuses for landmarks: FE_E_NUMERIC (NaN/Inf), FE_E_RANGE (a point more than one image
+ * size beyond the image), FE_E_CORRUPT (degenerate: eyes closer than 2 px, points collapsed,
+ * or a fit scale over 20 chip pixels per image pixel or a chip footprint over 4x the image). */
+
+/* The default template (chip pixels; honours FE_ALIGN_TEMPLATE: FE_E_ARG if malformed). */
+fe_status fe_align_template(fe_landmarks *out_template);
+/* The image -> chip affine map (layout as fe_image_warp_affine's m) that fe_align_chip uses
+ * for this image size and landmarks (NULL: the centre crop's scale and shift). out_rms_px
+ * (may be NULL) gets the fit's RMS residual in chip pixels (0 without landmarks). */
+fe_status fe_align_transform(uint32_t width, uint32_t height, const fe_landmarks *lm_or_null,
+                             double out_m[6], double *out_rms_px);
+/* The aligned 150x150 RGB chip of img. */
+fe_status fe_align_chip(const fe_image *img, const fe_landmarks *lm_or_null, fe_image **out_chip);
+/* Applies an affine map (fe_image_warp_affine layout) to the five points. */
+void fe_landmarks_transform(const double m[6], const fe_landmarks *in, fe_landmarks *out);
+
+/* ---- landmark lists (landmarks.c) --------------------------------------------------------
+ * A TSV file: the header line
+ *   image left_eye_x left_eye_y right_eye_x right_eye_y nose_x nose_y mouth_left_x
+ *   mouth_left_y mouth_right_x mouth_right_y              (tab-separated, exactly these names)
+ * then one row per image: a key (a relative path such as Name/Name_0001.jpg) and ten decimal
+ * numbers, all tab-separated. Strict: every line ends with LF (CRLF is accepted, a lone CR is
+ * not; the last line may lack its LF only if complete), no blank lines, lines of at most
+ * FE_MAX_LINE bytes, finite numbers within [-32768, 32768], keys unique and free of control
+ * bytes. Failures name the line: FE_E_TRUNCATED (empty file, or the last line cut short),
+ * FE_E_MAGIC (no header), FE_E_SHAPE (column count), FE_E_SYNTAX (not a number, empty key,
+ * blank line, control byte), FE_E_NUMERIC (NaN/Inf), FE_E_RANGE (out of range), FE_E_LIMIT
+ * (long line, too many rows), FE_E_DUPLICATE (repeated key). */
+typedef struct fe_landmark_list fe_landmark_list;
+
+fe_status fe_landmark_list_load(const char *path, fe_landmark_list **out_list);
+fe_status fe_landmark_list_load_memory(const void *data, size_t size, fe_landmark_list **out_list);
+size_t fe_landmark_list_count(const fe_landmark_list *list);
+/* Row i (0-based, file order): its key (owned by the list) and points. FE_E_RANGE if i is out
+ * of range. out_key or out_lm may be NULL. */
+fe_status fe_landmark_list_get(const fe_landmark_list *list, size_t i, const char **out_key,
+                               fe_landmarks *out_lm);
+/* The row whose key is a suffix of image_path starting at a '/' boundary (or the whole path):
+ * "Ann/Ann_0001.jpg" matches "lfw/images/Ann/Ann_0001.jpg" but not "xAnn/Ann_0001.jpg". The
+ * longest matching key wins. FE_E_NOT_FOUND when none matches. out_index may be NULL. */
+fe_status fe_landmark_list_find(const fe_landmark_list *list, const char *image_path,
+                                fe_landmarks *out_lm, size_t *out_index);
+void fe_landmark_list_free(fe_landmark_list *list);
+/* Parses the one-image form "x1,y1,x2,y2,x3,y3,x4,y4,x5,y5" (ten numbers, commas, optional
+ * spaces around them), same number rules as the TSV. FE_E_SHAPE if not ten values. */
+fe_status fe_landmarks_parse(const char *text, fe_landmarks *out_lm);
+
 /* ======================================================================================== */
 /* Gallery index and search (issue: the main job)                                           */
 /* ======================================================================================== */
