@@ -86,9 +86,11 @@ double fe__det_exp(double x) {
 /* Pixels and blending                                                                      */
 /* ======================================================================================== */
 
+/* floor(v + 0.5) clamped to 0..255; for v + 0.5 > 0 truncation is floor, and it avoids a
+ * libm call (SSE2 has no floor instruction). NaN gives 0. */
 static inline uint8_t round_u8(float v) {
-    v = floorf(v + 0.5f);
-    if (!(v > 0.0f)) return 0;  /* also NaN */
+    v += 0.5f;
+    if (!(v > 0.0f)) return 0;
     if (v >= 255.0f) return 255;
     return (uint8_t)v;
 }
@@ -197,6 +199,7 @@ fe_status fe__cov_for_image(fe__cov *c, const fe_image *img) {
 void fe__cov_free(fe__cov *c) {
     if (!c) return;
     fe__free(c->v);
+    fe__free(c->scratch);
     memset(c, 0, sizeof *c);
 }
 
@@ -255,23 +258,29 @@ fe_status fe__cov_contours(fe__cov *c, const fe__contour *contours, size_t n_con
             return fe__fail(FE_E_OVERFLOW, "too many polygon points");
     }
     if (n_edges == 0) return FE_OK;
-    size_t bytes_e, bytes_x, bytes_row;
+    /* one scratch block, kept in the window and reused by later shapes: edges, crossings,
+     * the active list, and two row accumulators of w + 1 doubles */
+    size_t bytes_e, bytes_x, bytes_a, bytes_row, total;
     if (!fe__mul_size(n_edges, sizeof(edge), &bytes_e) ||
         !fe__mul_size(n_edges, sizeof(crossing), &bytes_x) ||
-        !fe__mul_size((size_t)c->w + 1, 2 * sizeof(double), &bytes_row))
+        !fe__mul_size(n_edges, sizeof(size_t), &bytes_a) ||
+        !fe__mul_size((size_t)c->w + 1, 2 * sizeof(double), &bytes_row) ||
+        !fe__add_size(bytes_e, bytes_x, &total) || !fe__add_size(total, bytes_a, &total) ||
+        !fe__add_size(total, bytes_row, &total))
         return fe__fail(FE_E_OVERFLOW, "polygon scratch size overflows");
-    edge *edges = fe__malloc(bytes_e);
-    crossing *xs = fe__malloc(bytes_x);
-    size_t *active = fe__malloc(n_edges * sizeof *active);  /* n_edges*8 <= bytes_e */
-    double *part = fe__calloc((size_t)c->w + 1, 2 * sizeof(double));
-    if (!edges || !xs || !active || !part) {
-        fe__free(edges);
-        fe__free(xs);
-        fe__free(active);
-        fe__free(part);
-        return fe__fail(FE_E_NOMEM, "cannot allocate polygon scratch (%zu edges)", n_edges);
+    if (total > c->scratch_bytes) {
+        void *p = fe__realloc(c->scratch, total);
+        if (!p) return fe__fail(FE_E_NOMEM, "cannot allocate polygon scratch (%zu edges)", n_edges);
+        c->scratch = p;
+        c->scratch_bytes = total;
     }
+    /* all parts are multiples of 8 bytes, so each stays aligned for its type */
+    double *part = c->scratch;
     double *diff = part + c->w + 1;
+    edge *edges = (edge *)(void *)((char *)c->scratch + bytes_row);
+    crossing *xs = (crossing *)(void *)((char *)edges + bytes_e);
+    size_t *active = (size_t *)(void *)((char *)xs + bytes_x);
+    memset(part, 0, bytes_row);
 
     /* edge list (horizontal edges never cross a sub-scanline and are dropped) */
     size_t ne = 0;
@@ -351,10 +360,6 @@ fe_status fe__cov_contours(fe__cov *c, const fe__contour *contours, size_t n_con
         diff[hi + 1] = 0;  /* a run may end at hi + 1 <= w */
     }
 done:
-    fe__free(edges);
-    fe__free(xs);
-    fe__free(active);
-    fe__free(part);
     return st;
 }
 
@@ -431,7 +436,8 @@ fe_status fe__cov_line(fe__cov *c, float x0, float y0, float x1, float y1, float
     }
     /* stadium: half circle around p1 from +n through +t to -n, then around p0 back */
     size_t m = circle_steps(hw) / 2 + 1;  /* points per half circle, both ends included */
-    float *xy = fe__malloc(4 * m * sizeof *xy);
+    float stack_xy[4 * 130];              /* enough up to a width of about 500 px */
+    float *xy = m <= 130 ? stack_xy : fe__malloc(4 * m * sizeof *xy);
     if (!xy) return fe__fail(FE_E_NOMEM, "cannot allocate line points");
     double g = area_radius_scale(PI_D / (double)(m - 1));
     for (size_t k = 0; k < m; k++) {
@@ -447,7 +453,7 @@ fe_status fe__cov_line(fe__cov *c, float x0, float y0, float x1, float y1, float
         xy[2 * (m + k) + 1] = (float)(y0 - co * ny - s * ty * hw);
     }
     fe_status st = fe__cov_polygon(c, xy, 2 * m, FE__FILL_NONZERO);
-    fe__free(xy);
+    if (xy != stack_xy) fe__free(xy);
     return st;
 }
 

@@ -69,6 +69,8 @@ typedef struct fe__cov {
     float *v;            /* w*h coverages, row-major                                      */
     int32_t x0, y0;      /* image position of v[0]                                          */
     uint32_t w, h;
+    void *scratch;       /* rasterizer scratch, grown on demand and reused between shapes    */
+    size_t scratch_bytes;
 } fe__cov;
 
 /* A zeroed window (FE_E_LIMIT beyond FE_MAX_IMAGE_PIXELS, FE_E_NOMEM). Free with
