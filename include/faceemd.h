@@ -234,7 +234,7 @@ typedef enum fe_perturb_kind {
  * replicated, alpha dropped). Returns FE_E_ARG (NULL argument, unknown kind), FE_E_SHAPE
  * (chip not 150 x 150), FE_E_NUMERIC (non-finite landmarks), FE_E_RANGE (a landmark more than
  * one chip size outside the chip), FE_E_CORRUPT (degenerate landmarks: eyes closer than 4 px,
- * or the mouth not below the eye line by at least a quarter of the eye distance), FE_E_NOMEM.
+ * or the mouth less than half the eye distance below the eye line), FE_E_NOMEM.
  * *out is NULL on failure; free the result with fe_image_free. */
 fe_status fe_perturb(const fe_image *chip, const fe_landmarks *lm_in_chip, fe_perturb_kind kind,
                      uint64_t seed, fe_image **out);

@@ -251,9 +251,9 @@ static fe_status face_init(const fe_landmarks *lm, face *f) {
     }
     f->mouth_u = (mx * f->ux + my * f->uy) / f->d;
     f->mouth_v = (mx * f->vx + my * f->vy) / f->d;
-    if (f->mouth_v < 0.25)
+    if (f->mouth_v < 0.5)  /* real faces: about 1.15, still over 0.7 when strongly pitched */
         return fe__fail(FE_E_CORRUPT, "the mouth is %.2f eye distances below the eye line "
-                        "(at least 0.25 needed)", f->mouth_v);
+                        "(at least 0.5 needed)", f->mouth_v);
     double nx = lm->x[2] - f->ox, ny = lm->y[2] - f->oy;
     f->nose_u = (nx * f->ux + ny * f->uy) / f->d;
     /* a nose outside the eye-mouth band is a bad landmark: keep it in a sane range */
@@ -447,11 +447,11 @@ static fe_status make_mask(fe_image *img, const face *f, rng *r) {
     g.w_top = 0.93 * wscale;
     g.w_mouth = 0.92 * wscale;
     g.w_low = 0.80 * wscale;
-    g.y_peak = clampd(rng_range(r, 0.48, 0.60) * f->nose_v, 0.24, f->mouth_v - 0.3);
+    g.y_peak = clampd(rng_range(r, 0.48, 0.60) * f->nose_v, 0.24, fmax(0.24, f->mouth_v - 0.3));
     g.y_corner = g.y_peak + 0.20;
     g.y_chin = f->mouth_v * rng_range(r, 1.68, 1.82);
     g.y_low = f->mouth_v + 0.40 * (g.y_chin - f->mouth_v);
-    if (g.y_corner > f->mouth_v - 0.15) g.y_corner = f->mouth_v - 0.15;
+    if (g.y_corner > f->mouth_v - 0.15) g.y_corner = fmax(g.y_peak + 0.05, f->mouth_v - 0.15);
     g.fl = clampd(1 + 1.3 * f->yaw, 0.6, 1.4);
     g.fr = clampd(1 - 1.3 * f->yaw, 0.6, 1.4);
     for (int k = 0; k < 3; k++)

@@ -565,6 +565,16 @@ FE_TEST(perturb_argument_errors) {
     lm.y[3] = lm.y[4] = 40;  /* mouth on the eye line */
     CHECK_STATUS(fe_perturb(chip, &lm, FE_PERTURB_MASK, 1, &out), FE_E_CORRUPT);
     CHECK(out == NULL);
+    lm.y[3] = lm.y[4] = 38 + 0.45f * 55.7f;  /* under half an eye distance below the eyes */
+    CHECK_STATUS(fe_perturb(chip, &lm, FE_PERTURB_CLEAN, 1, &out), FE_E_CORRUPT);
+    lm.y[3] = lm.y[4] = 38 + 0.55f * 55.7f;  /* a squashed but accepted face: draws, no harm */
+    lm.y[2] = 20;                            /* nose above the eyes: clamped into the face */
+    for (uint64_t seed = 0; seed < 8; seed++) {
+        CHECK_OK(fe_perturb(chip, &lm, FE_PERTURB_MASK, seed, &out));
+        fe_image_free(out);
+        CHECK_OK(fe_perturb(chip, &lm, FE_PERTURB_SUNGLASSES, seed, &out));
+        fe_image_free(out);
+    }
     /* eyes given right to left (a mirrored face) still work and still cover the mouth */
     lm = templ;
     float tx = lm.x[0], ty = lm.y[0];
