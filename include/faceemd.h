@@ -294,6 +294,59 @@ typedef struct fe_gallery fe_gallery;
 /* Evaluation and reports (issues: reproduce the paper; show why two faces match)           */
 /* ======================================================================================== */
 
+/* ---- OOD query generators (perturb.c) ----------------------------------------------------
+ * Seeded out-of-distribution versions of an aligned chip, as the paper's masked / sunglasses /
+ * crop70 query sets plus extra stress tests. Every kind returns a new FE_CHIP_SIZE^2 RGB chip
+ * and leaves the input untouched; the same (chip, landmarks, kind, seed) always gives the same
+ * bytes (own PRNG and math, no rand(), no libm transcendental; see perturb.c).
+ *
+ *   clean       identity copy (converted to RGB)
+ *   mask        surgical mask fitted to the landmarks: from the nose bridge (covering the
+ *               nose tip) to under the chin, jaw to jaw, with pleats, light shading, a light
+ *               rim and ear loops; light blue (70 %), white (18 %) or black (12 %), size and
+ *               shade varied by the seed
+ *   sunglasses  two dark rounded lenses over the eyes, a bridge and temples to the edge;
+ *               black, dark brown or dark green tint, lens size varied by the seed
+ *   crop70      the square of side round(0.7 * 150) = 105 at a seeded position (each offset
+ *               uniform in 0..45), resized back to 150 x 150 bilinearly (half-pixel centres)
+ *   rotate      rotation about the chip centre by 15..30 degrees, seeded sign, bilinear,
+ *               edge pixels replicated
+ *   occlude     a flat grey rectangle (level 70..190) covering 20..40 % of the chip, aspect
+ *               0.5..2, at a seeded position
+ *   blur        Gaussian blur, sigma uniform in 1..3 px (kernel radius ceil(3 sigma))
+ *   noise       additive Gaussian noise per channel, sigma uniform in 6..18 levels
+ *   lowres      box-averaged down by a factor 3, 5 or 6 (50, 30 or 25 px), bilinear back up
+ *
+ * Landmarks are in chip pixels (image_geom convention: pixel centres at integer coordinates),
+ * order as fe_landmarks; NULL means the alignment template of METHOD.md
+ * (46.98,38.07) (102.67,37.76) (75.00,69.74) (52.12,102.34) (98.24,102.09). Only mask and
+ * sunglasses use them. */
+typedef enum fe_perturb_kind {
+    FE_PERTURB_CLEAN      = 0,
+    FE_PERTURB_MASK       = 1,
+    FE_PERTURB_SUNGLASSES = 2,
+    FE_PERTURB_CROP70     = 3,
+    FE_PERTURB_ROTATE     = 4,
+    FE_PERTURB_OCCLUDE    = 5,
+    FE_PERTURB_BLUR       = 6,
+    FE_PERTURB_NOISE      = 7,
+    FE_PERTURB_LOWRES     = 8
+} fe_perturb_kind;
+#define FE_PERTURB_KIND_COUNT 9   /* kinds are 0 .. FE_PERTURB_KIND_COUNT-1 */
+
+/* Makes the perturbed chip. chip: FE_CHIP_SIZE x FE_CHIP_SIZE, 1-4 channels (gray is
+ * replicated, alpha dropped). Returns FE_E_ARG (NULL argument, unknown kind), FE_E_SHAPE
+ * (chip not 150 x 150), FE_E_NUMERIC (non-finite landmarks), FE_E_RANGE (a landmark more than
+ * one chip size outside the chip), FE_E_CORRUPT (degenerate landmarks: eyes closer than 4 px,
+ * or the mouth less than half the eye distance below the eye line), FE_E_NOMEM.
+ * *out is NULL on failure; free the result with fe_image_free. */
+fe_status fe_perturb(const fe_image *chip, const fe_landmarks *lm_in_chip, fe_perturb_kind kind,
+                     uint64_t seed, fe_image **out);
+/* Static lower-case name ("mask", "crop70", ...), or NULL for an unknown value. */
+const char *fe_perturb_kind_name(fe_perturb_kind kind);
+/* The kind with that exact name; FE_E_ARG (message lists the names) if there is none. */
+fe_status fe_perturb_kind_from_name(const char *name, fe_perturb_kind *out_kind);
+
 #ifdef __cplusplus
 }
 #endif
