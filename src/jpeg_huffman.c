@@ -22,6 +22,10 @@ fe_status fe__jpeg_huff_build(fe__jpeg_huff *h, const uint8_t counts[16], const 
         int cnt = counts[l - 1];
         h->valptr[l] = k - (int32_t)code;
         for (int i = 0; i < cnt; i++, k++, code++) {
+            /* canonical codes of length l must stay below 2^l; more means an over-subscribed
+             * set of lengths (no prefix code exists) — checked before the code is used */
+            if (code >= (1u << l))
+                return fe__fail(FE_E_CORRUPT, "Huffman table is over-subscribed at code length %d", l);
             if (l <= FB) {
                 /* every FB-bit prefix that starts with this code decodes to it */
                 uint32_t first = code << (FB - l), span = 1u << (FB - l);
@@ -29,10 +33,6 @@ fe_status fe__jpeg_huff_build(fe__jpeg_huff *h, const uint8_t counts[16], const 
                     h->fast[first + j] = (uint16_t)(l << 8 | vals[k]);
             }
         }
-        /* canonical codes of length l occupy [.., code); more than 2^l means an
-         * over-subscribed set of lengths (no prefix code exists) */
-        if (code > (1u << l))
-            return fe__fail(FE_E_CORRUPT, "Huffman table is over-subscribed at code length %d", l);
         h->maxcode[l] = code << (16 - l);
         code <<= 1;
     }

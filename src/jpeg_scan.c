@@ -38,14 +38,12 @@ static fe_status short_data(const fe__jpeg *d, const char *where, uint32_t mcu) 
                     d->n_scans, m, at, where, mcu);
 }
 
-/* A decoding error once the reader has hit the end of the file (or EOI) means truncation. */
+/* A decoding error after made-up bits were consumed means the data was short (truncated at
+ * EOF/EOI, corrupt at another marker); an error on real bits is corruption. */
 static fe_status entropy_error(const fe__jpeg *d, fe_status st, uint32_t mcu) {
+    if (d->br.n < d->br.pad) return short_data(d, "inside", mcu);
     char why[256];
     snprintf(why, sizeof why, "%s", fe_last_error());
-    size_t at;
-    int m = d->br.stopped ? stop_marker(d, &at) : 0;
-    if (d->br.stopped && (m < 0 || m == 0xD9))
-        return fe__fail(FE_E_TRUNCATED, "scan %d: data ends inside MCU %u (%s)", d->n_scans, mcu, why);
     return fe__fail(st, "scan %d, MCU %u: %s", d->n_scans, mcu, why);
 }
 
