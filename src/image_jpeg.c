@@ -28,6 +28,7 @@ static fe_status start(const uint8_t *data, size_t n, fe__jpeg **out) {
         fe__free(d);
         return st;
     }
+    d->k = fe__jpeg_pick_kernels();
     *out = d;
     return FE_OK;
 }

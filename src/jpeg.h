@@ -68,6 +68,27 @@ typedef struct fe__jpeg_bits {
     int      stopped;        /* reached a marker or the end of data                            */
 } fe__jpeg_bits;
 
+/* Pixel kernels: portable C, and on x86-64 AVX2 versions chosen at run time (jpeg_kernels.c;
+ * FE_KERNEL=ref forces the portable ones). Both produce identical bytes (tested). */
+typedef struct fe__jpeg_kernels {
+    const char *name;
+    /* dequantized block (natural order, int16 range) -> 8x8 samples at out (row stride) */
+    void (*idct)(const int16_t *blk, uint8_t *out, size_t stride);
+    /* 2:1 horizontal triangle filter: n >= 3 samples -> 2n */
+    void (*h2v1)(const uint8_t *in, uint32_t n, uint8_t *out);
+    /* 2:2 triangle filter: co-sited row and its vertical neighbour, n >= 3 -> 2n */
+    void (*h2v2)(const uint8_t *near, const uint8_t *far, uint32_t n, uint8_t *out);
+    /* n pixels of YCbCr -> interleaved RGB (JFIF) */
+    void (*ycc_rgb)(const uint8_t *y, const uint8_t *cb, const uint8_t *cr, uint32_t n, uint8_t *out);
+} fe__jpeg_kernels;
+
+extern const fe__jpeg_kernels fe__jpeg_kernels_ref;
+#if defined(__x86_64__)
+extern const fe__jpeg_kernels fe__jpeg_kernels_avx2;
+#endif
+/* The best kernels this CPU runs (AVX2 when present), or the portable ones with FE_KERNEL=ref. */
+const fe__jpeg_kernels *fe__jpeg_pick_kernels(void);
+
 typedef struct fe__jpeg {
     const uint8_t *data;
     size_t   size, pos;      /* pos: next byte of the marker stream                            */
@@ -92,6 +113,7 @@ typedef struct fe__jpeg {
     uint32_t eobrun;
     int      n_scans;
     fe__jpeg_bits br;
+    const fe__jpeg_kernels *k;
 } fe__jpeg;
 
 /* ---- jpeg_markers.c ------------------------------------------------------------------- */
@@ -112,10 +134,11 @@ fe_status fe__jpeg_huff_build(fe__jpeg_huff *h, const uint8_t counts[16], const 
                               int n_vals, int is_ac);
 void fe__jpeg_bits_init(fe__jpeg_bits *b, const uint8_t *p, const uint8_t *end);
 /* Decodes one block of a sequential scan into blk (natural order, dequantized with q in
- * zigzag order, blk zeroed by the caller). Returns FE_OK or FE_E_CORRUPT / FE_E_RANGE. */
+ * zigzag order, blk zeroed by the caller); *last = zigzag index of the last coefficient
+ * written (0: DC only). Returns FE_OK or FE_E_CORRUPT / FE_E_RANGE. */
 fe_status fe__jpeg_decode_block_seq(fe__jpeg_bits *b, const fe__jpeg_huff *dc,
                                     const fe__jpeg_huff *ac, int32_t *dc_pred,
-                                    const uint16_t *q, int16_t *blk);
+                                    const uint16_t *q, int16_t *blk, int *last);
 /* Progressive scans (T.81 G.1.2): DC first / refine, AC first / refine on one block. */
 fe_status fe__jpeg_decode_dc_first(fe__jpeg_bits *b, const fe__jpeg_huff *dc, int32_t *dc_pred,
                                    int al, int16_t *blk);
@@ -139,12 +162,26 @@ void fe__jpeg_finish_progressive(fe__jpeg *d);
  * at out (row stride). Integer LLM algorithm with libjpeg's "islow" scaling (13-bit
  * constants, 2 extra bits between passes), rounding and clamping to 0..255. */
 void fe__jpeg_idct_islow(const int16_t *blk, uint8_t *out, size_t stride);
+/* The value every sample of a block with only a DC coefficient takes (same as the IDCT). */
+uint8_t fe__jpeg_idct_dc(int16_t dc);
+#if defined(__x86_64__)
+void fe__jpeg_idct_islow_avx2(const int16_t *blk, uint8_t *out, size_t stride);
+#endif
 
 /* ---- jpeg_color.c --------------------------------------------------------------------- */
 
 /* Upsamples every component to full size (libjpeg's "fancy" triangle filter for 2:1 ratios,
  * replication otherwise) and converts to 8-bit gray or RGB in img (width x height, as coded). */
 fe_status fe__jpeg_to_image(const fe__jpeg *d, fe_image *img);
+/* portable kernels (see fe__jpeg_kernels) */
+void fe__jpeg_h2v1_fancy(const uint8_t *in, uint32_t n, uint8_t *out);
+void fe__jpeg_h2v2_fancy(const uint8_t *near, const uint8_t *far, uint32_t n, uint8_t *out);
+void fe__jpeg_ycc_rgb(const uint8_t *y, const uint8_t *cb, const uint8_t *cr, uint32_t n, uint8_t *out);
+#if defined(__x86_64__)
+void fe__jpeg_h2v1_fancy_avx2(const uint8_t *in, uint32_t n, uint8_t *out);
+void fe__jpeg_h2v2_fancy_avx2(const uint8_t *near, const uint8_t *far, uint32_t n, uint8_t *out);
+void fe__jpeg_ycc_rgb_avx2(const uint8_t *y, const uint8_t *cb, const uint8_t *cr, uint32_t n, uint8_t *out);
+#endif
 
 /* ---- jpeg_exif.c ---------------------------------------------------------------------- */
 

@@ -14,12 +14,8 @@
 
 static inline uint8_t clamp8(int32_t v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }
 
-/* 2:1 horizontal triangle filter: in has n >= 1 samples, out gets 2n. */
-static void h2_fancy(const uint8_t *in, uint32_t n, uint8_t *out) {
-    if (n == 1) {
-        out[0] = out[1] = in[0];
-        return;
-    }
+/* 2:1 horizontal triangle filter: in has n >= 3 samples, out gets 2n. */
+void fe__jpeg_h2v1_fancy(const uint8_t *in, uint32_t n, uint8_t *out) {
     out[0] = in[0];
     out[1] = (uint8_t)((3 * in[0] + in[1] + 2) >> 2);
     for (uint32_t i = 1; i + 1 < n; i++) {
@@ -37,28 +33,23 @@ static void v2_fancy(const uint8_t *near, const uint8_t *far, uint32_t n, int bi
     for (uint32_t i = 0; i < n; i++) out[i] = (uint8_t)((3 * near[i] + far[i] + bias) >> 2);
 }
 
-/* 2:2: vertical 3:1 sums (0..1020), then horizontal 3:1 with biases 8 and 7. */
-static void hv2_fancy(const uint8_t *near, const uint8_t *far, uint32_t n, uint16_t *sum, uint8_t *out) {
-    for (uint32_t i = 0; i < n; i++) sum[i] = (uint16_t)(3 * near[i] + far[i]);
-    if (n == 1) {
-        out[0] = (uint8_t)((4 * sum[0] + 8) >> 4);
-        out[1] = (uint8_t)((4 * sum[0] + 7) >> 4);
-        return;
-    }
-    out[0] = (uint8_t)((4 * sum[0] + 8) >> 4);
-    out[1] = (uint8_t)((3 * sum[0] + sum[1] + 7) >> 4);
+/* 2:2: vertical 3:1 sums (0..1020), then horizontal 3:1 with biases 8 and 7; n >= 3. */
+void fe__jpeg_h2v2_fancy(const uint8_t *near, const uint8_t *far, uint32_t n, uint8_t *out) {
+#define CS(i) (3 * near[i] + far[i])
+    out[0] = (uint8_t)((4 * CS(0) + 8) >> 4);
+    out[1] = (uint8_t)((3 * CS(0) + CS(1) + 7) >> 4);
     for (uint32_t i = 1; i + 1 < n; i++) {
-        int c = 3 * sum[i];
-        out[2 * i] = (uint8_t)((c + sum[i - 1] + 8) >> 4);
-        out[2 * i + 1] = (uint8_t)((c + sum[i + 1] + 7) >> 4);
+        int c = 3 * CS(i);
+        out[2 * i] = (uint8_t)((c + CS(i - 1) + 8) >> 4);
+        out[2 * i + 1] = (uint8_t)((c + CS(i + 1) + 7) >> 4);
     }
-    out[2 * n - 2] = (uint8_t)((3 * sum[n - 1] + sum[n - 2] + 8) >> 4);
-    out[2 * n - 1] = (uint8_t)((4 * sum[n - 1] + 7) >> 4);
+    out[2 * n - 2] = (uint8_t)((3 * CS(n - 1) + CS(n - 2) + 8) >> 4);
+    out[2 * n - 1] = (uint8_t)((4 * CS(n - 1) + 7) >> 4);
+#undef CS
 }
 
 /* Row y (full resolution) of component c, in the width W; may point into the plane. */
-static const uint8_t *comp_row(const fe__jpeg *d, const fe__jpeg_comp *c, uint32_t y,
-                               uint8_t *buf, uint16_t *sum) {
+static const uint8_t *comp_row(const fe__jpeg *d, const fe__jpeg_comp *c, uint32_t y, uint8_t *buf) {
     int hr = d->hmax / c->h, vr = d->vmax / c->v;
     const uint8_t *pl = c->plane;
     size_t st = c->stride;
@@ -67,7 +58,7 @@ static const uint8_t *comp_row(const fe__jpeg *d, const fe__jpeg_comp *c, uint32
      * (a narrower one is replicated); matching that keeps tiny images identical to djpeg */
     int narrow = hr == 2 && c->wd <= 2;
     if (hr == 2 && vr == 1 && !narrow) {
-        h2_fancy(pl + (size_t)y * st, c->wd, buf);
+        d->k->h2v1(pl + (size_t)y * st, c->wd, buf);
         return buf;
     }
     if (vr == 2 && (hr == 1 || hr == 2) && !narrow) {
@@ -75,7 +66,7 @@ static const uint8_t *comp_row(const fe__jpeg *d, const fe__jpeg_comp *c, uint32
         uint32_t yf = (y & 1) ? (yn + 1 < c->hd ? yn + 1 : yn) : (yn > 0 ? yn - 1 : 0);
         const uint8_t *near = pl + (size_t)yn * st, *far = pl + (size_t)yf * st;
         if (hr == 1) v2_fancy(near, far, c->wd, (y & 1) ? 2 : 1, buf);
-        else hv2_fancy(near, far, c->wd, sum, buf);
+        else d->k->h2v2(near, far, c->wd, buf);
         return buf;
     }
     /* other ratios: replicate */
@@ -84,7 +75,7 @@ static const uint8_t *comp_row(const fe__jpeg *d, const fe__jpeg_comp *c, uint32
     return buf;
 }
 
-static void ycc_to_rgb(const uint8_t *y, const uint8_t *cb, const uint8_t *cr, uint32_t n, uint8_t *out) {
+void fe__jpeg_ycc_rgb(const uint8_t *y, const uint8_t *cb, const uint8_t *cr, uint32_t n, uint8_t *out) {
     for (uint32_t i = 0; i < n; i++) {
         int32_t Y = y[i], b = cb[i] - 128, r = cr[i] - 128;
         out[3 * i + 0] = clamp8(Y + ((91881 * r + 32768) >> 16));               /* 1.402   */
@@ -101,16 +92,11 @@ fe_status fe__jpeg_to_image(const fe__jpeg *d, fe_image *img) {
     for (int i = 0; i < nc; i++)
         if (2 * (size_t)d->comp[i].wd + 64 > cap) cap = 2 * (size_t)d->comp[i].wd + 64;
     uint8_t *buf = fe__malloc(cap * (size_t)nc);
-    uint16_t *sum = fe__malloc(cap * sizeof *sum);
-    if (!buf || !sum) {
-        fe__free(buf);
-        fe__free(sum);
-        return fe__fail(FE_E_NOMEM, "cannot allocate JPEG row buffers");
-    }
+    if (!buf) return fe__fail(FE_E_NOMEM, "cannot allocate JPEG row buffers");
     int rgb = fe__jpeg_is_rgb(d);
     for (uint32_t y = 0; y < h; y++) {
         const uint8_t *row[FE__JPEG_MAX_COMPS];
-        for (int i = 0; i < nc; i++) row[i] = comp_row(d, &d->comp[i], y, buf + cap * (size_t)i, sum);
+        for (int i = 0; i < nc; i++) row[i] = comp_row(d, &d->comp[i], y, buf + cap * (size_t)i);
         uint8_t *dst = img->data + (size_t)y * w * (size_t)nc;
         if (nc == 1) {
             memcpy(dst, row[0], w);
@@ -121,10 +107,9 @@ fe_status fe__jpeg_to_image(const fe__jpeg *d, fe_image *img) {
                 dst[3 * x + 2] = row[2][x];
             }
         } else {
-            ycc_to_rgb(row[0], row[1], row[2], w, dst);
+            d->k->ycc_rgb(row[0], row[1], row[2], w, dst);
         }
     }
     fe__free(buf);
-    fe__free(sum);
     return FE_OK;
 }

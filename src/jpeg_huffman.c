@@ -164,8 +164,9 @@ static int16_t clamp16(int32_t v) {
 
 fe_status fe__jpeg_decode_block_seq(fe__jpeg_bits *b, const fe__jpeg_huff *dc,
                                     const fe__jpeg_huff *ac, int32_t *dc_pred,
-                                    const uint16_t *q, int16_t *blk) {
+                                    const uint16_t *q, int16_t *blk, int *last) {
     const uint8_t *zz = fe__jpeg_zigzag;
+    *last = 0;
     int s = decode_sym(b, dc);
     if (s < 0) return BAD_CODE("DC");
     int32_t pred = *dc_pred + receive_extend(b, s);
@@ -183,6 +184,7 @@ fe_status fe__jpeg_decode_block_seq(fe__jpeg_bits *b, const fe__jpeg_huff *dc,
             k += e.run;
             if (k > 63) return fe__fail(FE_E_RANGE, "AC coefficient index %d past 63", k);
             blk[zz[k]] = clamp16((int32_t)e.value * q[k]);
+            *last = k;
             continue;
         }
         int rs = decode_sym(b, ac);
@@ -198,6 +200,7 @@ fe_status fe__jpeg_decode_block_seq(fe__jpeg_bits *b, const fe__jpeg_huff *dc,
         k += r;
         if (k > 63) return fe__fail(FE_E_RANGE, "AC coefficient index %d past 63", k);
         blk[zz[k]] = clamp16(receive_extend(b, s) * (int32_t)q[k]);
+        *last = k;
     }
     return FE_OK;
 }

@@ -60,6 +60,11 @@ static inline void idct_1d(int32_t x0, int32_t x1, int32_t x2, int32_t x3, int32
 static inline int32_t sat16(int32_t v) { return v < -32768 ? -32768 : v > 32767 ? 32767 : v; }
 static inline uint8_t clamp8(int32_t v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }
 
+uint8_t fe__jpeg_idct_dc(int16_t dc) {
+    /* both passes of the full transform reduce to this when every AC coefficient is zero */
+    return clamp8(((sat16(dc * (1 << PASS1_BITS)) + (1 << (PASS1_BITS + 2))) >> (PASS1_BITS + 3)) + 128);
+}
+
 void fe__jpeg_idct_islow(const int16_t *blk, uint8_t *out, size_t stride) {
     int32_t ws[64];
     /* pass 1: columns, keeping PASS1_BITS fraction bits */

@@ -69,15 +69,23 @@ static fe_status do_restart(fe__jpeg *d, int *next_rst, uint32_t mcu) {
     return FE_OK;
 }
 
+/* A block whose AC coefficients are all zero is flat: skip the transform. */
+static inline void fill_block(uint8_t *out, size_t stride, uint8_t v) {
+    for (int r = 0; r < 8; r++) memset(out + (size_t)r * stride, v, 8);
+}
+
 /* Decodes one block of component c at block position (bx, by). */
 static inline fe_status decode_block(fe__jpeg *d, fe__jpeg_comp *c, uint32_t bx, uint32_t by) {
     fe__jpeg_bits *b = &d->br;
     if (!d->progressive) {
         int16_t blk[64];
+        int last;
         memset(blk, 0, sizeof blk);
-        fe_status st = fe__jpeg_decode_block_seq(b, &d->dc[c->td], &d->ac[c->ta], &c->dc_pred, c->q, blk);
+        fe_status st = fe__jpeg_decode_block_seq(b, &d->dc[c->td], &d->ac[c->ta], &c->dc_pred, c->q, blk, &last);
         if (st != FE_OK) return st;
-        fe__jpeg_idct_islow(blk, c->plane + (size_t)by * 8 * c->stride + (size_t)bx * 8, c->stride);
+        uint8_t *out = c->plane + (size_t)by * 8 * c->stride + (size_t)bx * 8;
+        if (last == 0) fill_block(out, c->stride, fe__jpeg_idct_dc(blk[0]));
+        else d->k->idct(blk, out, c->stride);
         return FE_OK;
     }
     int16_t *blk = c->coef + ((size_t)by * c->bw + bx) * 64;
@@ -145,12 +153,16 @@ void fe__jpeg_finish_progressive(fe__jpeg *d) {
             for (uint32_t bx = 0; bx < c->bw_used; bx++) {
                 const int16_t *src = c->coef + ((size_t)by * c->bw + bx) * 64;
                 int16_t blk[64];
+                int ac = 0;
                 for (int k = 0; k < 64; k++) {
                     int nat = fe__jpeg_zigzag[k];
                     int32_t v = (int32_t)src[nat] * c->q[k];
                     blk[nat] = (int16_t)(v < -32768 ? -32768 : v > 32767 ? 32767 : v);
+                    ac |= k ? blk[nat] : 0;
                 }
-                fe__jpeg_idct_islow(blk, c->plane + (size_t)by * 8 * c->stride + (size_t)bx * 8, c->stride);
+                uint8_t *out = c->plane + (size_t)by * 8 * c->stride + (size_t)bx * 8;
+                if (!ac) fill_block(out, c->stride, fe__jpeg_idct_dc(blk[0]));
+                else d->k->idct(blk, out, c->stride);
             }
         }
     }

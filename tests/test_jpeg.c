@@ -224,6 +224,69 @@ FE_TEST(jpeg_idct_matches_float_reference) {
          100.0 * (double)off / (double)n);
 }
 
+/* ---- SIMD kernels ------------------------------------------------------------------------ */
+
+FE_TEST(jpeg_simd_kernels_match_portable) {
+    const fe__jpeg_kernels *ref = &fe__jpeg_kernels_ref, *k = fe__jpeg_pick_kernels();
+    if (k == ref) SKIP("this CPU has no AVX2 (or FE_KERNEL=ref): only the portable kernels exist");
+    long checked = 0;
+    /* IDCT: sparse, dense and saturating blocks */
+    for (int iter = 0; iter < 20000; iter++) {
+        int16_t blk[64] = {0};
+        int mode = iter % 3;
+        for (int i = 0; i < 64; i++) {
+            if (mode == 0 && rng() % 8) continue;
+            int range = mode == 2 ? 32768 : 1024;
+            blk[i] = (int16_t)((int)(rng() % (2u * range)) - range);
+        }
+        uint8_t a[8 * 11], b[8 * 11];
+        memset(a, 7, sizeof a);
+        memset(b, 7, sizeof b);
+        ref->idct(blk, a, 11);
+        k->idct(blk, b, 11);
+        CHECK_MSG(memcmp(a, b, sizeof a) == 0, "IDCT differs on block %d (mode %d)", iter, mode);
+        checked += 64;
+    }
+    /* upsamplers and colour conversion over many widths */
+    uint8_t in1[300], in2[300], in3[300], o1[900], o2[900];
+    for (uint32_t n = 3; n < 260; n++) {
+        for (int i = 0; i < 300; i++) {
+            in1[i] = (uint8_t)rng();
+            in2[i] = (uint8_t)rng();
+            in3[i] = (uint8_t)(n & 1 ? rng() : (i & 1) * 255);  /* extremes for clamping */
+        }
+        memset(o1, 0, sizeof o1);
+        memset(o2, 0, sizeof o2);
+        ref->h2v1(in1, n, o1);
+        k->h2v1(in1, n, o2);
+        CHECK_MSG(memcmp(o1, o2, 2 * n) == 0, "h2v1 differs at width %u", n);
+        ref->h2v2(in1, in2, n, o1);
+        k->h2v2(in1, in2, n, o2);
+        CHECK_MSG(memcmp(o1, o2, 2 * n) == 0, "h2v2 differs at width %u", n);
+        ref->ycc_rgb(in1, in2, in3, n, o1);
+        k->ycc_rgb(in1, in2, in3, n, o2);
+        CHECK_MSG(memcmp(o1, o2, 3 * n) == 0, "YCbCr->RGB differs at width %u", n);
+        checked += 7 * n;
+    }
+    /* whole decodes: every golden identical with FE_KERNEL=ref (this test runs in its own process) */
+    for (size_t i = 0; i < N_GOLDENS; i++) {
+        char p[256];
+        snprintf(p, sizeof p, GOLD "%s.jpg", goldens[i]);
+        fe_image *a, *b;
+        unsetenv("FE_KERNEL");
+        CHECK_OK(load(p, &a));
+        setenv("FE_KERNEL", "ref", 1);
+        CHECK_OK(load(p, &b));
+        unsetenv("FE_KERNEL");
+        diff_stats s;
+        int same = image_diff(a, b, &s) == 0 && s.max == 0;
+        fe_image_free(a);
+        fe_image_free(b);
+        CHECK_MSG(same, "%s decodes differently with FE_KERNEL=ref", goldens[i]);
+    }
+    NOTE("%s vs ref: %ld outputs identical; %zu goldens identical", k->name, checked, N_GOLDENS);
+}
+
 /* ---- orientation ------------------------------------------------------------------------ */
 
 FE_TEST(jpeg_exif_orientation) {
