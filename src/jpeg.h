@@ -106,6 +106,7 @@ typedef struct fe__jpeg {
     uint32_t restart_interval;
     /* application markers */
     int      jfif, adobe, adobe_transform;
+    int      rgb;            /* colour space, fixed when the first scan starts (as libjpeg)   */
     int      orientation;    /* Exif 1..8; 1 when absent or unreadable                         */
     /* current scan */
     int      ns, sc[FE__JPEG_MAX_COMPS];  /* scan components (indices into comp)                */

@@ -14,77 +14,95 @@
 
 /* ---- IDCT ------------------------------------------------------------------------------ */
 
-#define K(c) _mm256_set1_epi32(c)
+/* The IDCT works on 16-bit data with pmaddwd (a*ca + b*cb per 32-bit lane). Every rotation of
+ * the LLM factorisation in jpeg_idct.c is a linear form with integer constants, so expanding
+ * it into pairwise products gives the same integers exactly — e.g. the even part's
+ * (x2 + x6)*4433 + x2*6270 is x2*10703 + x6*4433, and the odd output t1 (x1*12299 + the
+ * shared z1, z4, z5 terms) is x1*11363 + x3*9633 + x5*6437 + x7*2260. Inputs are int16 (the
+ * dequantized coefficients, and the pass-1 results saturated to int16 exactly as the
+ * portable code does); intermediate sums may wrap but the final value of each output is
+ * below 2^31 (see jpeg_idct.c), and wrapping adds are exact modulo 2^32. */
 
-/* The LLM 1-D IDCT of jpeg_idct.c, on 8 lanes at once: x[k] frequency k -> o[n] sample n. */
-static inline void idct8(const __m256i x[8], __m256i o[8]) {
-    __m256i z = _mm256_mullo_epi32(_mm256_add_epi32(x[2], x[6]), K(4433));
-    __m256i r2 = _mm256_add_epi32(z, _mm256_mullo_epi32(x[2], K(6270)));
-    __m256i r6 = _mm256_sub_epi32(z, _mm256_mullo_epi32(x[6], K(15137)));
-    __m256i p = _mm256_slli_epi32(_mm256_add_epi32(x[0], x[4]), 13);
-    __m256i m = _mm256_slli_epi32(_mm256_sub_epi32(x[0], x[4]), 13);
+#define K(c) _mm256_set1_epi32(c)
+#define C2(a, b) _mm256_set1_epi32((int32_t)((uint32_t)(uint16_t)(int16_t)(a) | \
+                                              (uint32_t)(uint16_t)(int16_t)(b) << 16))
+
+/* (a0, b0, a1, b1, ..., a7, b7): lanes 0..7 of two rows side by side for pmaddwd */
+static inline __m256i pair(__m128i a, __m128i b) {
+    return _mm256_set_m128i(_mm_unpackhi_epi16(a, b), _mm_unpacklo_epi16(a, b));
+}
+
+/* 1-D IDCT of 8 lanes at once: x[k] frequency k (int16) -> o[n] sample n (int32, scaled
+ * by 2^13 * sqrt(8) like the portable idct_1d) */
+static inline void idct8(const __m128i x[8], __m256i o[8]) {
+    __m256i x04 = pair(x[0], x[4]), x26 = pair(x[2], x[6]);
+    __m256i x13 = pair(x[1], x[3]), x57 = pair(x[5], x[7]);
+    __m256i p = _mm256_madd_epi16(x04, C2(8192, 8192)), m = _mm256_madd_epi16(x04, C2(8192, -8192));
+    __m256i r2 = _mm256_madd_epi16(x26, C2(10703, 4433));   /* 4433 + 6270, 4433          */
+    __m256i r6 = _mm256_madd_epi16(x26, C2(4433, -10704));  /* 4433, 4433 - 15137         */
     __m256i e0 = _mm256_add_epi32(p, r2), e3 = _mm256_sub_epi32(p, r2);
     __m256i e1 = _mm256_add_epi32(m, r6), e2 = _mm256_sub_epi32(m, r6);
-    __m256i s71 = _mm256_add_epi32(x[7], x[1]), s53 = _mm256_add_epi32(x[5], x[3]);
-    __m256i s73 = _mm256_add_epi32(x[7], x[3]), s51 = _mm256_add_epi32(x[5], x[1]);
-    __m256i z5 = _mm256_mullo_epi32(_mm256_add_epi32(s73, s51), K(9633));
-    __m256i t7 = _mm256_mullo_epi32(x[7], K(2446)), t5 = _mm256_mullo_epi32(x[5], K(16819));
-    __m256i t3 = _mm256_mullo_epi32(x[3], K(25172)), t1 = _mm256_mullo_epi32(x[1], K(12299));
-    s71 = _mm256_mullo_epi32(s71, K(-7373));
-    s53 = _mm256_mullo_epi32(s53, K(-20995));
-    s73 = _mm256_add_epi32(_mm256_mullo_epi32(s73, K(-16069)), z5);
-    s51 = _mm256_add_epi32(_mm256_mullo_epi32(s51, K(-3196)), z5);
-    t7 = _mm256_add_epi32(t7, _mm256_add_epi32(s71, s73));
-    t5 = _mm256_add_epi32(t5, _mm256_add_epi32(s53, s51));
-    t3 = _mm256_add_epi32(t3, _mm256_add_epi32(s53, s73));
-    t1 = _mm256_add_epi32(t1, _mm256_add_epi32(s71, s51));
+    /* odd part, each output expanded over x1, x3, x5, x7 */
+    __m256i t1 = _mm256_add_epi32(_mm256_madd_epi16(x13, C2(11363, 9633)), _mm256_madd_epi16(x57, C2(6437, 2260)));
+    __m256i t3 = _mm256_add_epi32(_mm256_madd_epi16(x13, C2(9633, -2259)), _mm256_madd_epi16(x57, C2(-11362, -6436)));
+    __m256i t5 = _mm256_add_epi32(_mm256_madd_epi16(x13, C2(6437, -11362)), _mm256_madd_epi16(x57, C2(2261, 9633)));
+    __m256i t7 = _mm256_add_epi32(_mm256_madd_epi16(x13, C2(2260, -6436)), _mm256_madd_epi16(x57, C2(9633, -11363)));
     o[0] = _mm256_add_epi32(e0, t1); o[7] = _mm256_sub_epi32(e0, t1);
     o[1] = _mm256_add_epi32(e1, t3); o[6] = _mm256_sub_epi32(e1, t3);
     o[2] = _mm256_add_epi32(e2, t5); o[5] = _mm256_sub_epi32(e2, t5);
     o[3] = _mm256_add_epi32(e3, t7); o[4] = _mm256_sub_epi32(e3, t7);
 }
 
-static inline void transpose8(__m256i r[8]) {
-    __m256i t[8], u[8];
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm256_unpacklo_epi32(r[i], r[i + 1]);
-        t[i + 1] = _mm256_unpackhi_epi32(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 8; i += 4) {
-        u[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]);
-        u[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);
-        u[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]);
-        u[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm256_permute2x128_si256(u[i], u[i + 4], 0x20);
-        r[i + 4] = _mm256_permute2x128_si256(u[i], u[i + 4], 0x31);
-    }
+/* two int32 rows -> int16 with saturation: row a in the low half, row b in the high half */
+static inline __m256i pack2(__m256i a, __m256i b) {
+    return _mm256_permute4x64_epi64(_mm256_packs_epi32(a, b), 0xD8);
+}
+
+static inline void transpose8x8_16(__m128i r[8]) {
+    __m128i a0 = _mm_unpacklo_epi16(r[0], r[1]), a1 = _mm_unpackhi_epi16(r[0], r[1]);
+    __m128i a2 = _mm_unpacklo_epi16(r[2], r[3]), a3 = _mm_unpackhi_epi16(r[2], r[3]);
+    __m128i a4 = _mm_unpacklo_epi16(r[4], r[5]), a5 = _mm_unpackhi_epi16(r[4], r[5]);
+    __m128i a6 = _mm_unpacklo_epi16(r[6], r[7]), a7 = _mm_unpackhi_epi16(r[6], r[7]);
+    __m128i b0 = _mm_unpacklo_epi32(a0, a2), b1 = _mm_unpackhi_epi32(a0, a2);
+    __m128i b2 = _mm_unpacklo_epi32(a1, a3), b3 = _mm_unpackhi_epi32(a1, a3);
+    __m128i b4 = _mm_unpacklo_epi32(a4, a6), b5 = _mm_unpackhi_epi32(a4, a6);
+    __m128i b6 = _mm_unpacklo_epi32(a5, a7), b7 = _mm_unpackhi_epi32(a5, a7);
+    r[0] = _mm_unpacklo_epi64(b0, b4); r[1] = _mm_unpackhi_epi64(b0, b4);
+    r[2] = _mm_unpacklo_epi64(b1, b5); r[3] = _mm_unpackhi_epi64(b1, b5);
+    r[4] = _mm_unpacklo_epi64(b2, b6); r[5] = _mm_unpackhi_epi64(b2, b6);
+    r[6] = _mm_unpacklo_epi64(b3, b7); r[7] = _mm_unpackhi_epi64(b3, b7);
 }
 
 void fe__jpeg_idct_islow_avx2(const int16_t *blk, uint8_t *out, size_t stride) {
-    __m256i x[8], o[8];
-    /* x[k] = row k of coefficients: lanes are the 8 columns, so pass 1 does all columns */
-    for (int k = 0; k < 8; k++) x[k] = _mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)(blk + 8 * k)));
+    __m128i x[8];
+    __m256i o[8];
+    /* x[v] = coefficient row v: lanes are the 8 columns, so pass 1 does all columns */
+    for (int v = 0; v < 8; v++) x[v] = _mm_loadu_si128((const __m128i *)(blk + 8 * v));
     idct8(x, o);
-    const __m256i r1 = K(1 << 10), lo = K(-32768), hi = K(32767);
-    for (int n = 0; n < 8; n++)
-        o[n] = _mm256_min_epi32(_mm256_max_epi32(_mm256_srai_epi32(_mm256_add_epi32(o[n], r1), 11), lo), hi);
-    transpose8(o);  /* o[u] = frequency u of each row */
-    idct8(o, x);
-    /* (v + 2^17) >> 18, + 128: the level shift folded into the rounding constant (exact, it
-     * is a multiple of 2^18; the sum stays below 2^31 for int16-saturated inputs) */
+    const __m256i r1 = K(1 << 10);
+    for (int n = 0; n < 8; n += 2) {
+        /* descale by 11 bits, saturate to int16 (= sat16 of the portable code) */
+        __m256i w = pack2(_mm256_srai_epi32(_mm256_add_epi32(o[n], r1), 11),
+                          _mm256_srai_epi32(_mm256_add_epi32(o[n + 1], r1), 11));
+        x[n] = _mm256_castsi256_si128(w);
+        x[n + 1] = _mm256_extracti128_si256(w, 1);
+    }
+    transpose8x8_16(x);  /* x[u] = horizontal frequency u, lanes are the 8 rows */
+    idct8(x, o);         /* o[c] = column c, lanes are the 8 rows */
+    /* (v + 2^17) >> 18, + 128: the level shift folded into the rounding constant (exact, a
+     * multiple of 2^18; no overflow as the true value is below 2^31 - 2^26) */
     const __m256i r2 = K((1 << 17) + (128 << 18));
-    for (int n = 0; n < 8; n++) x[n] = _mm256_srai_epi32(_mm256_add_epi32(x[n], r2), 18);
-    transpose8(x);  /* x[row] lanes = columns */
-    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-    for (int r = 0; r < 8; r += 4) {
-        /* saturating packs: int32 -> int16 -> uint8 clamps to 0..255 like the scalar code */
-        __m256i a = _mm256_packs_epi32(x[r], x[r + 1]), b = _mm256_packs_epi32(x[r + 2], x[r + 3]);
-        __m256i p = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(a, b), order);
-        uint8_t tmp[32];
-        _mm256_storeu_si256((__m256i *)tmp, p);
-        for (int i = 0; i < 4; i++) memcpy(out + (size_t)(r + i) * stride, tmp + 8 * i, 8);
+    for (int n = 0; n < 8; n += 2) {
+        __m256i w = pack2(_mm256_srai_epi32(_mm256_add_epi32(o[n], r2), 18),
+                          _mm256_srai_epi32(_mm256_add_epi32(o[n + 1], r2), 18));
+        x[n] = _mm256_castsi256_si128(w);
+        x[n + 1] = _mm256_extracti128_si256(w, 1);
+    }
+    transpose8x8_16(x);  /* x[row], lanes are columns */
+    for (int r = 0; r < 8; r += 2) {
+        __m128i b = _mm_packus_epi16(x[r], x[r + 1]);  /* clamp to 0..255 */
+        _mm_storel_epi64((__m128i *)(out + (size_t)r * stride), b);
+        _mm_storel_epi64((__m128i *)(out + (size_t)(r + 1) * stride), _mm_srli_si128(b, 8));
     }
 }
 
@@ -188,7 +206,15 @@ void fe__jpeg_ycc_rgb_avx2(const uint8_t *y, const uint8_t *cb, const uint8_t *c
         _mm_storeu_si128(o + 1, _mm_or_si128(_mm_or_si128(_mm_shuffle_epi8(R, r1), _mm_shuffle_epi8(G, g1)), _mm_shuffle_epi8(B, b1)));
         _mm_storeu_si128(o + 2, _mm_or_si128(_mm_or_si128(_mm_shuffle_epi8(R, r2), _mm_shuffle_epi8(G, g2)), _mm_shuffle_epi8(B, b2)));
     }
-    if (i < n) fe__jpeg_ycc_rgb(y + i, cb + i, cr + i, n - i, out + 3 * (size_t)i);
+    if (i < n) {
+        /* the last n - i < 16 pixels through the same vector code, via padded copies */
+        uint8_t ty[16] = {0}, tb[16] = {0}, tr[16] = {0}, to[48];
+        memcpy(ty, y + i, n - i);
+        memcpy(tb, cb + i, n - i);
+        memcpy(tr, cr + i, n - i);
+        fe__jpeg_ycc_rgb_avx2(ty, tb, tr, 16, to);
+        memcpy(out + 3 * (size_t)i, to, 3 * (size_t)(n - i));
+    }
 }
 
 #endif

@@ -93,7 +93,7 @@ fe_status fe__jpeg_to_image(const fe__jpeg *d, fe_image *img) {
         if (2 * (size_t)d->comp[i].wd + 64 > cap) cap = 2 * (size_t)d->comp[i].wd + 64;
     uint8_t *buf = fe__malloc(cap * (size_t)nc);
     if (!buf) return fe__fail(FE_E_NOMEM, "cannot allocate JPEG row buffers");
-    int rgb = fe__jpeg_is_rgb(d);
+    int rgb = d->rgb;
     for (uint32_t y = 0; y < h; y++) {
         const uint8_t *row[FE__JPEG_MAX_COMPS];
         for (int i = 0; i < nc; i++) row[i] = comp_row(d, &d->comp[i], y, buf + cap * (size_t)i);

@@ -37,21 +37,22 @@ fe_status fe__jpeg_huff_build(fe__jpeg_huff *h, const uint8_t counts[16], const 
         code <<= 1;
     }
     if (is_ac) {
-        fe__jpeg_fast_ac *fa = h->fast_ac;
-        for (uint32_t idx = 0; idx < (1u << FB); idx++) {
-            fe__jpeg_fast_ac e = {0, 0, 0};
-            uint16_t f = h->fast[idx];
-            if (f) {
-                int l = f >> 8, rs = f & 255, r = rs >> 4, s = rs & 15;
-                if (s && l + s <= FB) {
-                    int bits = (int)(idx >> (FB - l - s)) & ((1 << s) - 1);
-                    int v = bits < (1 << (s - 1)) ? bits - (1 << s) + 1 : bits;
-                    e.value = (int16_t)v;
-                    e.run = (uint8_t)r;
-                    e.len = (uint8_t)(l + s);
+        /* each short code followed by s magnitude bits that still fit in FB bits: one entry
+         * per value of those bits, replicated over the remaining low bits */
+        code = 0;
+        k = 0;
+        for (int l = 1; l <= FB; l++, code <<= 1) {
+            for (int i = 0; i < counts[l - 1]; i++, k++, code++) {
+                int rs = vals[k], r = rs >> 4, s = rs & 15;
+                if (s == 0 || l + s > FB) continue;
+                uint32_t span = 1u << (FB - l - s);
+                for (uint32_t bits = 0; bits < (1u << s); bits++) {
+                    int v = bits < (1u << (s - 1)) ? (int)bits - (1 << s) + 1 : (int)bits;
+                    fe__jpeg_fast_ac e = {(int16_t)v, (uint8_t)r, (uint8_t)(l + s)};
+                    uint32_t first = (code << (FB - l)) | (bits << (FB - l - s));
+                    for (uint32_t j = 0; j < span; j++) h->fast_ac[first + j] = e;
                 }
             }
-            fa[idx] = e;
         }
     }
     h->defined = 1;
@@ -69,20 +70,27 @@ void fe__jpeg_bits_init(fe__jpeg_bits *b, const uint8_t *p, const uint8_t *end) 
     b->stopped = 0;
 }
 
-/* Tops the buffer up to at least 57 bits. Stuffed 0xFF00 becomes 0xFF; at a marker or the
+static inline uint64_t load_be64(const uint8_t *p) {
+    return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 | (uint64_t)p[3] << 32 |
+           (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 | (uint64_t)p[6] << 8 | (uint64_t)p[7];
+}
+
+/* Tops the buffer up to at least 56 bits. Stuffed 0xFF00 becomes 0xFF; at a marker or the
  * end of the data the reader stops there (the marker is left for the marker parser) and
  * supplies zero bits, as T.81 decoders conventionally do, counting them in pad. */
 static void refill(fe__jpeg_bits *b) {
-    /* fast path: eight plain bytes ahead, none 0xFF */
+    /* fast path: when the next 8 bytes hold no 0xFF, take as many whole bytes as fit in one
+     * OR. The bits below the new n then hold the top of the next byte, which is exactly what
+     * the next refill ORs in again (so the "bits past n are zero or the true future bits"
+     * invariant holds, and they are zero by the time the reader stops at a marker). */
     if (!b->stopped && b->end - b->p >= 8) {
-        uint64_t w;
-        memcpy(&w, b->p, 8);
+        uint64_t w = load_be64(b->p);
         uint64_t nff = ~w;  /* a 0xFF byte becomes 0x00: the classic has-zero-byte test */
         if (((nff - 0x0101010101010101ull) & ~nff & 0x8080808080808080ull) == 0) {
-            while (b->n <= 56) {
-                b->acc |= (uint64_t)*b->p++ << (56 - b->n);
-                b->n += 8;
-            }
+            int nb = (63 - b->n) >> 3;
+            b->acc |= w >> b->n;
+            b->p += nb;
+            b->n += 8 * nb;
             return;
         }
     }
@@ -104,7 +112,7 @@ static void refill(fe__jpeg_bits *b) {
             }
             b->stopped = 1;
         }
-        b->n += 8;  /* zero padding: acc's low bits are already zero */
+        b->n += 8;  /* zero padding: acc's bits past n are already zero */
         b->pad += 8;
     }
 }

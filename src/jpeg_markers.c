@@ -336,6 +336,7 @@ fe_status fe__jpeg_read_headers(fe__jpeg *d, const uint8_t *data, size_t n) {
     if (eoi)
         return fe__fail(FE_E_TRUNCATED, "EOI before any %s", d->have_sof ? "scan" : "frame header");
     if (d->orientation == 0) d->orientation = 1;
+    d->rgb = fe__jpeg_is_rgb(d);
     return FE_OK;
 }
 

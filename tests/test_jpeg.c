@@ -307,19 +307,16 @@ FE_TEST(jpeg_exif_orientation) {
         int swap = o >= 5;
         CHECK_MSG(h.width == (swap ? 9u : 15u) && h.height == (swap ? 15u : 9u),
                   "orientation %d: info says %ux%u", o, h.width, h.height);
-        /* independent formulation: compose mirror (2,3?,...) from the Exif table by flags */
+        /* independent formulation: each orientation is a composition of a transpose (5..8)
+         * with mirrors applied in the output frame (x: 2,3,6,7; y: 3,4,7,8), e.g. 6 = rotate
+         * 90 clockwise = transpose then mirror x — not the per-case table of jpeg_exif.c */
         int flip_x = o == 2 || o == 3 || o == 6 || o == 7;
         int flip_y = o == 3 || o == 4 || o == 7 || o == 8;
         int ok = img->width == h.width && img->height == h.height;
         for (uint32_t y = 0; ok && y < img->height; y++)
             for (uint32_t x = 0; ok && x < img->width; x++) {
-                /* transposed orientations read (x, y) swapped, after the flips */
-                uint32_t fx = flip_x ? img->width - 1 - x : x, fy = flip_y ? img->height - 1 - y : y;
-                uint32_t sx = swap ? fy : fx, sy = swap ? fx : fy;
-                if (o == 6 || o == 8) {  /* rotations: flips apply in the transposed frame */
-                    sx = o == 6 ? y : img->height - 1 - y;
-                    sy = o == 6 ? img->width - 1 - x : x;
-                }
+                uint32_t u = flip_x ? img->width - 1 - x : x, v = flip_y ? img->height - 1 - y : y;
+                uint32_t sx = swap ? v : u, sy = swap ? u : v;
                 for (int c = 0; c < 3; c++)
                     ok &= img->data[(y * img->width + x) * 3 + c] == base->data[(sy * 15 + sx) * 3 + c];
             }
@@ -967,14 +964,26 @@ static void list_jpegs(const char *dir, path_list *l) {
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-FE_TEST(jpeg_lfw_all_decode_and_sample_matches_djpeg) {
+/* Sorted LFW paths, or NULL (test skipped) when ../shared/data/lfw is absent. */
+static int lfw_list(fe_test *t, path_list *l) {
     const char *root = fe_t_need_shared(t, "data/lfw/images");
-    if (!root) return;
+    if (!root) return 0;
     char rootbuf[4096];
     snprintf(rootbuf, sizeof rootbuf, "%s", root);
-    path_list l = {0};
-    list_jpegs(rootbuf, &l);
-    qsort(l.v, l.n, sizeof *l.v, cmp_str);
+    memset(l, 0, sizeof *l);
+    list_jpegs(rootbuf, l);
+    qsort(l->v, l->n, sizeof *l->v, cmp_str);
+    return 1;
+}
+
+static void lfw_free(path_list *l) {
+    for (size_t i = 0; i < l->n; i++) free(l->v[i]);
+    free(l->v);
+}
+
+FE_TEST(jpeg_lfw_all_decode) {
+    path_list l;
+    if (!lfw_list(t, &l)) return;
     /* under ASan every 4th image is decoded (the full set is ~4x slower); all otherwise */
     size_t stride = fe_t_sanitized() ? 4 : 1, decoded = 0, failed = 0;
     char first_fail[600] = "";
@@ -994,36 +1003,54 @@ FE_TEST(jpeg_lfw_all_decode_and_sample_matches_djpeg) {
         if (st != FE_OK && !failed++)
             snprintf(first_fail, sizeof first_fail, "%s: %s", l.v[i], fe_last_error());
     }
+    size_t total = l.n;
+    lfw_free(&l);
     CHECK_MSG(failed == 0, "%zu of %zu LFW images failed; first %s", failed, decoded, first_fail);
-    CHECK_MSG(stride > 1 || decoded == 9525, "expected 9525 LFW images, found %zu", decoded);
+    CHECK_MSG(total == 9525, "expected 9525 LFW images, found %zu", total);
+    NOTE("%zu LFW images decoded%s in %.2f s (%.0f us each)", decoded,
+         stride > 1 ? " (every 4th: sanitizer build)" : "", secs, 1e6 * secs / (double)decoded);
+}
+
+FE_TEST(jpeg_lfw_sample_matches_djpeg) {
     char line[256];
-    int have_djpeg = fe_t_run(line, sizeof line, "command -v djpeg") == 0;
-    size_t sampled = 0;
+    if (fe_t_run(line, sizeof line, "command -v djpeg") != 0)
+        SKIP("djpeg (libjpeg-turbo-progs) is not installed: no reference decoder to compare with");
+    path_list l;
+    if (!lfw_list(t, &l)) return;
+    int have_jpegtran = fe_t_run(line, sizeof line, "command -v jpegtran") == 0;
+    size_t sampled = 0, transcoded = 0;
     int worst = 0;
     double worst_mean = 0;
-    if (have_djpeg) {
-        char out[4200];
-        snprintf(out, sizeof out, "%s/djpeg.ppm", fe_t_tmpdir());
-        for (size_t i = 0; i < l.n; i += 50) {
-            if (fe_t_run(NULL, 0, "djpeg -outfile '%s' '%s'", out, l.v[i]) != 0)
-                FAIL("djpeg failed on %s", l.v[i]);
+    char out[4200], prog[4200];
+    snprintf(out, sizeof out, "%s/djpeg.ppm", fe_t_tmpdir());
+    snprintf(prog, sizeof prog, "%s/prog.jpg", fe_t_tmpdir());
+    for (size_t i = 0; i < l.n; i += 50) {
+        /* the file itself, then a lossless jpegtran transcode to progressive with restarts */
+        for (int variant = 0; variant < 1 + have_jpegtran; variant++) {
+            const char *src = l.v[i];
+            if (variant == 1) {
+                if (fe_t_run(NULL, 0, "jpegtran -progressive -restart 2B -outfile '%s' '%s'", prog, src) != 0)
+                    FAIL("jpegtran failed on %s", src);
+                src = prog;
+            }
+            if (fe_t_run(NULL, 0, "djpeg -outfile '%s' '%s'", out, src) != 0) FAIL("djpeg failed on %s", src);
             fe_image *a, *b;
-            CHECK_OK(fe_image_load(l.v[i], &a));
+            CHECK_OK(fe_image_load(src, &a));
             CHECK_OK(fe_image_load(out, &b));
             diff_stats s;
             int shape = image_diff(a, b, &s);
             fe_image_free(a);
             fe_image_free(b);
-            CHECK_MSG(shape == 0 && within_bounds(&s), "%s: max %d mean %.3f", l.v[i], s.max, s.mean);
+            CHECK_MSG(shape == 0 && within_bounds(&s), "%s%s: max %d mean %.3f", l.v[i],
+                      variant ? " (progressive transcode)" : "", s.max, s.mean);
             if (s.max > worst) worst = s.max;
             if (s.mean > worst_mean) worst_mean = s.mean;
-            sampled++;
+            if (variant) transcoded++;
+            else sampled++;
         }
     }
-    for (size_t i = 0; i < l.n; i++) free(l.v[i]);
-    free(l.v);
-    NOTE("%zu LFW images decoded%s in %.2f s (%.0f us each)", decoded,
-         stride > 1 ? " (every 4th: sanitizer build)" : "", secs, 1e6 * secs / (double)decoded);
-    if (have_djpeg) NOTE("%zu (every 50th) vs djpeg: worst max %d, worst mean %.4f", sampled, worst, worst_mean);
-    else NOTE("SKIP djpeg comparison: djpeg not installed");
+    lfw_free(&l);
+    CHECK(sampled > 0);
+    NOTE("%zu files (every 50th) + %zu progressive transcodes%s vs djpeg: worst max %d, worst mean %.4f",
+         sampled, transcoded, have_jpegtran ? "" : " (jpegtran absent)", worst, worst_mean);
 }
