@@ -4,7 +4,8 @@
  * sampling ratio, restart intervals, Exif orientation. Flow: headers -> component planes
  * (allocated only after the SOF passed the caps) -> scans until EOI -> IDCT (progressive) ->
  * upsample + colour -> orientation. Policy: a file without EOI, or whose entropy data runs
- * out, is FE_E_TRUNCATED (no partial images); bytes after EOI are ignored.
+ * out, is FE_E_TRUNCATED (no partial images); bytes after EOI, and stray bytes between a scan's
+ * end and the next marker, are ignored (as libjpeg does); more than 256 scans is FE_E_LIMIT.
  */
 #include "jpeg.h"
 

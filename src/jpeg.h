@@ -57,9 +57,10 @@ typedef struct fe__jpeg_comp {
     int8_t   coef_bits[64];  /* progressive: current Al of each coefficient, -1 = not yet sent  */
 } fe__jpeg_comp;
 
-/* Bit reader over entropy-coded data: bits are MSB-first, left-aligned in acc. Stuffed 0xFF00
- * is unstuffed; at a marker or the end of data it appends zero bits and counts them in pad,
- * so decoding always terminates and `n < pad` tells that made-up bits were consumed. */
+/* Bit reader over entropy-coded data: bits are MSB-first, left-aligned in acc; the bits past
+ * n are zero or the true next bits. Stuffed 0xFF00 is unstuffed; at a marker or the end of data
+ * it appends zero bits and counts them in pad, so decoding always terminates and `n < pad`
+ * tells that made-up bits were consumed. */
 typedef struct fe__jpeg_bits {
     const uint8_t *p, *end;
     uint64_t acc;
