@@ -479,6 +479,14 @@ FE_TEST(jpeg_minimal_files_decode) {
     CHECK_OK(decode_mini(&m, &img));
     CHECK(img->data[63] == 128);
     fe_image_free(img);
+    /* stray bytes between the end of the entropy data and the next marker are skipped */
+    static const uint8_t stray[] = {0x3F, 0x12, 0x34, 0x00};
+    m = gray8();
+    m.scan[0].data = stray;
+    m.scan[0].n = sizeof stray;
+    CHECK_OK(decode_mini(&m, &img));
+    CHECK(img->data[0] == 128);
+    fe_image_free(img);
     /* bytes after EOI are ignored */
     static jb b;
     m = gray8();
@@ -486,7 +494,7 @@ FE_TEST(jpeg_minimal_files_decode) {
     bput(&b, "trailing junk", 13);
     CHECK_OK(fe_image_decode(b.d, b.n, &img));
     fe_image_free(img);
-    NOTE("gray 8x8, 4:2:0 16x16, restarts, progressive, trailing bytes");
+    NOTE("gray 8x8, 4:2:0 16x16, restarts, progressive, stray bytes before EOI, bytes after EOI");
 }
 
 typedef struct corrupt_case {
