@@ -1,0 +1,133 @@
+/*
+ * emd.h — internals of stage 2 (patch-wise EMD): kernel choice, the cost GEMM swap point, the
+ * Sinkhorn problem layout shared by the portable and AVX2 kernels, and the exact solvers.
+ *
+ * Numerics: similarities may come from a float GEMM, everything after (kernel, scalings, stop
+ * rule, plan) is double, because the paper's stop rule compares absolute changes of r (values up
+ * to ~1e7 here) with 0.1, i.e. it needs ~1e-8 relative accuracy, beyond float.
+ */
+#ifndef FE_EMD_H
+#define FE_EMD_H
+
+#include "internal.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define FE__EMD_HAVE_AVX2 1
+#else
+#define FE__EMD_HAVE_AVX2 0
+#endif
+
+typedef enum fe__emd_kernel { FE__EMD_REF = 0, FE__EMD_AVX2 = 1 } fe__emd_kernel;
+
+/* AVX2+FMA when the CPU has them and FE_KERNEL is not "ref"; else the portable kernels. */
+fe__emd_kernel fe__emd_kernel_pick(void);
+
+/* ---- cost GEMM (swap point) ------------------------------------------------------------
+ * C[i*ldc + j] = sum_k A[i*lda + k] * B[j*ldb + k], i < M, j < N ("NT": both operands are rows
+ * of length K). Float in, float out. This is the one place the engine's SGEMM can replace:
+ * fe__emd_gemm_nt only dispatches, so swapping changes nothing else. */
+void fe__emd_gemm_nt(fe__emd_kernel kern, size_t M, size_t N, size_t K, const float *A,
+                     size_t lda, const float *B, size_t ldb, float *C, size_t ldc);
+void fe__emd_gemm_nt_ref(size_t M, size_t N, size_t K, const float *A, size_t lda,
+                         const float *B, size_t ldb, float *C, size_t ldc);
+#if FE__EMD_HAVE_AVX2
+void fe__emd_gemm_nt_avx2(size_t M, size_t N, size_t K, const float *A, size_t lda,
+                          const float *B, size_t ldb, float *C, size_t ldc);
+/* y[i] = exp(x[i]) for x[i] <= 0 (finite): |rel err| <= ~2 ulp; results below 2^-1022 are 0. */
+void fe__emd_exp_neg_avx2(const double *x, double *y, size_t n);
+#endif
+
+/* ---- Sinkhorn problem ------------------------------------------------------------------
+ * K' = exp(-(c - cmin)/eps) (max entry 1), K = sigma K' with sigma = exp(-cmin/eps), so with
+ * r' = sigma r the iteration r' = a/(K'c), c = b/(K'^T r') is the paper's, and the stop test
+ * mean|r - r_prev| < thr becomes mean|r' - r'_prev| < thr * sigma. Rows and columns are padded
+ * to multiples of 4 (np, mp) for the SIMD kernel: padded K' entries are 1, padded a, b, r, c
+ * are 0, so padding never touches a real row or column (padded u, v stay > 0, padded r, c 0). */
+typedef struct fe__sk {
+    size_t  n, m, np, mp;
+    double *s;       /* n*m similarities (row-major, unpadded)                                */
+    double *K;       /* np*mp, K'                                                             */
+    double *Kt;      /* mp*np, K' transposed                                                  */
+    double *a, *b;   /* np, mp                                                                */
+    double *r, *c;   /* np, mp: scalings (r in the r' = sigma r scale)                        */
+    double *work;    /* 2*(np + mp): log-domain and finishing scratch                         */
+    double  eps;
+    double  cmin;    /* min c_ij; sigma = exp(-cmin/eps)                                       */
+} fe__sk;
+
+/* Doubles needed by fe__sk_bind for an n x m problem (0 on overflow). */
+size_t fe__sk_doubles(size_t n, size_t m);
+/* Lays the arrays over mem (fe__sk_doubles(n, m) doubles, 32-byte aligned). */
+void fe__sk_bind(fe__sk *p, double *mem, size_t n, size_t m);
+/* Copies s (n*m, row stride lds) in and builds K', K'^T and the padding. a, b copied in. */
+void fe__sk_setup_f64(fe__sk *p, fe__emd_kernel kern, const double *s, size_t lds,
+                      const double *a, const double *b, double eps);
+void fe__sk_setup_f32(fe__sk *p, fe__emd_kernel kern, const float *s, size_t lds,
+                      const double *a, const double *b, double eps);
+
+/* Runs the scaling iterations from r = 1, c = 1 (in the paper's scale). thr is in the paper's
+ * r scale (0: never stop early). Returns iterations run; *fired = the stop rule held;
+ * *last_change = mean|r - r_prev| of the last iteration (paper scale); *bad = under/overflow
+ * or NaN seen (the result is then unusable). */
+uint32_t fe__sk_iterate(fe__sk *p, fe__emd_kernel kern, uint32_t max_iter, double thr,
+                        double *last_change, int *fired, int *bad);
+uint32_t fe__sk_iterate_ref(fe__sk *p, uint32_t max_iter, double thr_scaled, double *sum_change,
+                            int *fired, int *bad);
+#if FE__EMD_HAVE_AVX2
+void fe__sk_kernel_avx2(fe__sk *p);
+uint32_t fe__sk_iterate_avx2(fe__sk *p, uint32_t max_iter, double thr_scaled,
+                             double *sum_change, int *fired, int *bad);
+#endif
+/* Log-domain iterations on the same problem (uses p->s, p->a, p->b; overwrites p->K with the
+ * plan afterwards via fe__sk_finish_log). Same outputs as fe__sk_iterate. */
+uint32_t fe__sk_iterate_log(fe__sk *p, uint32_t max_iter, double thr, double *last_change,
+                            int *fired, int *bad);
+/* After fe__sk_iterate (plain) or fe__sk_iterate_log (log != 0): similarity, cost, marginal
+ * error into st; the plan into plan (n*m) when not NULL. Returns 0 if any value is not finite. */
+int fe__sk_finish(fe__sk *p, int log, double *plan, fe_emd_stats *st);
+
+/* The whole Sinkhorn solve on a set-up problem: plain, then the log domain if the plain
+ * iterations under/overflowed (or opt->log_domain). FE_E_NUMERIC if even that fails. */
+fe_status fe__sk_solve(fe__sk *p, fe__emd_kernel kern, const fe_emd_options *opt, double *plan,
+                       fe_emd_stats *st);
+
+/* Argument checks shared by the public entries: options (size, ranges), and one pair given as
+ * a similarity matrix with masses (finite, >= 0, positive sums, caps). */
+fe_status fe__emd_check_options(const fe_emd_options *opt);
+fe_status fe__emd_check_pair(const double *sim, size_t n, size_t m, const double *a,
+                             const double *b);
+
+/* Patch masses (emd_weights.c). fe__emd_normalise: w <- max(0, w) / (sum + 1e-7), the
+ * paper's rule; a side with no mass becomes uniform and sets FE_EMD_FLAG_UNIFORM_FALLBACK.
+ * fe__emd_sc_raw: SC row and column cost sums of s (n rows of stride lds). */
+void fe__emd_normalise(double *w, size_t n, uint32_t *flags);
+void fe__emd_sc_raw(const double *s, size_t lds, size_t n, size_t m, double *a, double *b);
+
+/* ---- exact solvers (emd_exact.c), double -------------------------------------------------- */
+
+/* Min-cost perfect matching of an n x n cost matrix (row-major) by shortest augmenting paths
+ * with potentials (Hungarian / Jonker-Volgenant augmentation), O(n^3). col_of_row[i] is the
+ * column matched to row i. u (n), v (n): duals with u_i + v_j <= cost_ij (+ rounding), equal on
+ * matched pairs. work: fe__assign_work_bytes(n) bytes. */
+size_t fe__assign_work_bytes(size_t n);
+void fe__emd_assignment(const double *cost, size_t n, size_t *col_of_row, double *u, double *v,
+                        void *work);
+
+/* Min-cost transport (uncapacitated, supplies a (n), demands b (m), both summing to 1) by
+ * successive shortest paths: Dijkstra on reduced costs from all sources with supply left to
+ * the nearest sink with demand left, augment, update potentials. x (n*m) gets the plan; f (n),
+ * g (m): duals with f_i + g_j <= cost_ij (+ rounding), equal where x_ij > 0. Returns FE_OK or
+ * FE_E_NUMERIC (no progress within the augmentation cap). work: fe__transport_work_bytes. */
+size_t fe__transport_work_bytes(size_t n, size_t m);
+fe_status fe__emd_transport(const double *cost, size_t n, size_t m, const double *a,
+                            const double *b, double *x, double *f, double *g,
+                            uint32_t *augmentations, void *work);
+
+/* One pair, exact (what fe_emd_exact runs after its checks): sim n*m, masses scaled to sum 1
+ * inside; uniform and n == m -> assignment, else transport. plan may be NULL. work:
+ * fe__emd_exact_work_bytes(n, m) bytes, 64-byte aligned. Overwrites *st. */
+size_t fe__emd_exact_work_bytes(size_t n, size_t m);
+fe_status fe__emd_exact_solve(const double *sim, size_t n, size_t m, const double *a,
+                              const double *b, double *plan, fe_emd_stats *st, void *work);
+
+#endif /* FE_EMD_H */

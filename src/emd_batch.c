@@ -1,0 +1,223 @@
+/*
+ * emd_batch.c — stage 2 for the search: one query against K candidates (fe_emd_rerank), and
+ * the one-pair convenience fe_emd_pair.
+ *
+ * Per chunk of candidates (all K = 100 at once for the 4x4 grid; ~15 for 8x8, so the float
+ * similarity block stays ~256 KiB, in L2) the similarities come from one GEMM of
+ * [query; q_bar] ((n+1) x d) against the stacked candidate patches (chunk*m x d), so APC's
+ * <g_j, q_bar> is its last row. Then per candidate: weights, kernel, Sinkhorn (or exact) in
+ * double. Workspace layout (one block, 64-byte aligned pieces):
+ *   Qx (n+1)*d floats | S (n+1) x (chunk*m) floats | araw n floats | a, b | Sinkhorn problem |
+ *   exact-solver scratch (only with --solver exact)
+ */
+#include "emd.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+struct fe_emd_workspace {
+    void  *mem;
+    size_t bytes;
+};
+
+fe_status fe_emd_workspace_create(fe_emd_workspace **out_ws) {
+    if (!out_ws) return fe__fail(FE_E_ARG, "out_ws is required");
+    *out_ws = fe__calloc(1, sizeof **out_ws);
+    return *out_ws ? FE_OK : fe__fail(FE_E_NOMEM, "EMD workspace");
+}
+
+void fe_emd_workspace_destroy(fe_emd_workspace *ws) {
+    if (!ws) return;
+    fe__aligned_free(ws->mem);
+    fe__free(ws);
+}
+
+static fe_status ws_reserve(fe_emd_workspace *ws, size_t bytes) {
+    if (ws->bytes >= bytes) return FE_OK;
+    fe__aligned_free(ws->mem);
+    ws->mem = fe__aligned_alloc(bytes);
+    ws->bytes = ws->mem ? bytes : 0;
+    return ws->mem ? FE_OK : fe__fail(FE_E_NOMEM, "EMD workspace of %zu bytes", bytes);
+}
+
+/* Carves `count` elements of `size` bytes off a running offset, 64-byte aligned. */
+static int carve(size_t *off, size_t count, size_t size, size_t *at) {
+    size_t b, o = (*off + 63) & ~(size_t)63;
+    if (o < *off || !fe__mul_size(count, size, &b) || !fe__add_size(o, b, off)) return 0;
+    *at = o;
+    return 1;
+}
+
+/* Similarity blocks of at most this many floats per chunk of candidates (~256 KiB). */
+#define CHUNK_FLOATS 65536u
+
+fe_status fe_emd_rerank(fe_emd_workspace *ws, const fe_emd_batch *batch,
+                        const fe_emd_options *opt, fe_emd_stats *out_stats) {
+    fe_emd_options def;
+    fe_emd_workspace local = {NULL, 0};
+    if (!batch) return fe__fail(FE_E_ARG, "batch is required");
+    if (!opt) {
+        fe_emd_options_default(&def);
+        opt = &def;
+    }
+    fe_status st = fe__emd_check_options(opt);
+    if (st != FE_OK) return st;
+    const size_t n = batch->n, m = batch->m, d = batch->d, K = batch->n_cand;
+    const int apc = opt->weighting == FE_EMD_APC, exact = opt->solver == FE_EMD_EXACT;
+    if (K == 0) return FE_OK;
+    if (!out_stats || !batch->query || !batch->cand)
+        return fe__fail(FE_E_ARG, "query, cand and out_stats are required");
+    if (n == 0 || m == 0 || d == 0)
+        return fe__fail(FE_E_ARG, "empty problem (n %zu, m %zu, d %zu)", n, m, d);
+    if (n > FE_EMD_MAX_PATCHES || m > FE_EMD_MAX_PATCHES || d > FE_EMD_MAX_DIM ||
+        K > FE_MAX_GALLERY)
+        return fe__fail(FE_E_LIMIT, "n %zu, m %zu, d %zu or %zu candidates exceed the caps", n,
+                        m, d, K);
+    if (apc && (!batch->query_mean || !batch->cand_mean))
+        return fe__fail(FE_E_ARG, "APC weights need query_mean and cand_mean");
+    for (size_t k = 0; k < K; k++)
+        if (!batch->cand[k] || (apc && !batch->cand_mean[k]))
+            return fe__fail(FE_E_ARG, "candidate %zu has no patches or no mean", k);
+
+    /* chunk of candidates per GEMM, and the workspace */
+    const size_t rows = n + 1;                 /* query patches, then q_bar (APC) */
+    size_t per = rows * m, chunk = per >= CHUNK_FLOATS ? 1 : CHUNK_FLOATS / per;
+    if (chunk > K) chunk = K;
+    size_t off = 0, o_q, o_s, o_araw, o_a, o_b, o_sk, o_ex = 0, nd = fe__sk_doubles(n, m);
+    size_t ex_bytes = exact ? fe__emd_exact_work_bytes(n, m) : 0;
+    if (!nd || (exact && !ex_bytes) || !carve(&off, rows, d * sizeof(float), &o_q) ||
+        !carve(&off, rows * chunk, m * sizeof(float), &o_s) ||
+        !carve(&off, n, sizeof(float), &o_araw) || !carve(&off, n, sizeof(double), &o_a) ||
+        !carve(&off, m, sizeof(double), &o_b) || !carve(&off, nd, sizeof(double), &o_sk) ||
+        (exact && !carve(&off, ex_bytes, 1, &o_ex)))
+        return fe__fail(FE_E_OVERFLOW, "workspace size overflows");
+    if (!ws) ws = &local;
+    if ((st = ws_reserve(ws, off)) != FE_OK) return st;
+    unsigned char *base = ws->mem;
+    float *Qx = (float *)(base + o_q), *S = (float *)(base + o_s), *araw = (float *)(base + o_araw);
+    double *a = (double *)(base + o_a), *b = (double *)(base + o_b);
+    fe__sk p;
+    fe__sk_bind(&p, (double *)(base + o_sk), n, m);
+    const fe__emd_kernel kern = fe__emd_kernel_pick();
+
+    memcpy(Qx, batch->query, n * d * sizeof *Qx);
+    if (apc) memcpy(Qx + n * d, batch->query_mean, d * sizeof *Qx);
+    else memset(Qx + n * d, 0, d * sizeof *Qx);
+
+    for (size_t k0 = 0; k0 < K && st == FE_OK; k0 += chunk) {
+        const size_t kc = K - k0 < chunk ? K - k0 : chunk, ldS = kc * m;
+        /* all similarities of the chunk: one GEMM when the blocks are stacked back to back */
+        int stacked = 1;
+        for (size_t k = 1; k < kc; k++)
+            stacked &= batch->cand[k0 + k] == batch->cand[k0] + k * m * d;
+        if (stacked) {
+            fe__emd_gemm_nt(kern, rows, kc * m, d, Qx, d, batch->cand[k0], d, S, ldS);
+        } else {
+            for (size_t k = 0; k < kc; k++)
+                fe__emd_gemm_nt(kern, rows, m, d, Qx, d, batch->cand[k0 + k], d, S + k * m, ldS);
+        }
+        for (size_t k = 0; k < kc && st == FE_OK; k++) {
+            const size_t kk = k0 + k;
+            const float *Sk = S + k * m;
+            fe_emd_stats *out = &out_stats[kk];
+            memset(out, 0, sizeof *out);
+            for (size_t i = 0; i < rows; i++)
+                for (size_t j = 0; j < m; j++)
+                    if (!isfinite(Sk[i * ldS + j])) {
+                        st = fe__fail(FE_E_NUMERIC, "candidate %zu: similarity [%zu][%zu] is "
+                                      "not finite (non-finite patch values?)", kk, i, j);
+                        break;
+                    }
+            if (st != FE_OK) break;
+            /* masses */
+            if (opt->weighting == FE_EMD_UNIFORM) {
+                for (size_t i = 0; i < n; i++) a[i] = 1.0 / (double)n;
+                for (size_t j = 0; j < m; j++) b[j] = 1.0 / (double)m;
+            } else if (opt->weighting == FE_EMD_SC) {
+                for (size_t j = 0; j < m; j++) b[j] = 0;
+                for (size_t i = 0; i < n; i++) {
+                    double row = 0;
+                    for (size_t j = 0; j < m; j++) {
+                        double c = 1.0 - (double)Sk[i * ldS + j];
+                        row += c;
+                        b[j] += c;
+                    }
+                    a[i] = row;
+                }
+            } else {
+                fe__emd_gemm_nt(kern, n, 1, d, Qx, d, batch->cand_mean[kk], d, araw, 1);
+                for (size_t i = 0; i < n; i++) {
+                    if (!isfinite(araw[i])) {
+                        st = fe__fail(FE_E_NUMERIC, "candidate %zu: APC weight %zu is not "
+                                      "finite", kk, i);
+                        break;
+                    }
+                    a[i] = araw[i];
+                }
+                for (size_t j = 0; j < m; j++) b[j] = Sk[n * ldS + j];
+            }
+            if (st != FE_OK) break;
+            if (opt->weighting != FE_EMD_UNIFORM) {
+                fe__emd_normalise(a, n, &out->flags);
+                fe__emd_normalise(b, m, &out->flags);
+            }
+            /* solve */
+            if (exact) {
+                uint32_t flags = out->flags;
+                for (size_t i = 0; i < n; i++)
+                    for (size_t j = 0; j < m; j++) p.s[i * m + j] = (double)Sk[i * ldS + j];
+                st = fe__emd_exact_solve(p.s, n, m, a, b, NULL, out, base + o_ex);
+                out->flags |= flags;
+            } else {
+                fe__sk_setup_f32(&p, kern, Sk, ldS, a, b, opt->epsilon);
+                st = fe__sk_solve(&p, kern, opt, NULL, out);
+            }
+            if (st != FE_OK) {
+                char why[256];
+                snprintf(why, sizeof why, "%s", fe_last_error());
+                st = fe__fail(st, "candidate %zu: %s", kk, why);
+            }
+        }
+    }
+    fe__aligned_free(local.mem);
+    if (st != FE_OK) memset(out_stats, 0, K * sizeof *out_stats);
+    return st;
+}
+
+fe_status fe_emd_pair(const float *q, size_t n, const float *g, size_t m, size_t d,
+                      const float *q_mean, const float *g_mean, const fe_emd_options *opt,
+                      double *plan, double *a, double *b, fe_emd_stats *out_stats) {
+    fe_emd_options def;
+    if (out_stats) memset(out_stats, 0, sizeof *out_stats);
+    if (!out_stats) return fe__fail(FE_E_ARG, "out_stats is required");
+    if (!opt) {
+        fe_emd_options_default(&def);
+        opt = &def;
+    }
+    fe_status st = fe__emd_check_options(opt);
+    if (st != FE_OK) return st;
+    if (n == 0 || m == 0 || n > FE_EMD_MAX_PATCHES || m > FE_EMD_MAX_PATCHES)
+        return fe__fail(n && m ? FE_E_LIMIT : FE_E_ARG, "%zu x %zu patches", n, m);
+    size_t cells, bytes;
+    if (!fe__mul_size(n, m, &cells) || !fe__add_size(cells, n + m, &cells) ||
+        !fe__mul_size(cells, sizeof(double), &bytes))
+        return fe__fail(FE_E_OVERFLOW, "%zu x %zu", n, m);
+    double *sim = fe__malloc(bytes);
+    if (!sim) return fe__fail(FE_E_NOMEM, "%zu bytes", bytes);
+    double *wa = sim + n * m, *wb = wa + n;
+    uint32_t flags = 0;
+    st = fe_emd_similarity(q, n, g, m, d, sim);
+    if (st == FE_OK)
+        st = fe_emd_weights(opt->weighting, sim, q, n, g, m, d, q_mean, g_mean, wa, wb, &flags);
+    if (st == FE_OK)
+        st = opt->solver == FE_EMD_EXACT ? fe_emd_exact(sim, n, m, wa, wb, plan, out_stats)
+                                         : fe_emd_sinkhorn(sim, n, m, wa, wb, opt, plan, out_stats);
+    if (st == FE_OK) {
+        out_stats->flags |= flags;
+        if (a) memcpy(a, wa, n * sizeof *a);
+        if (b) memcpy(b, wb, m * sizeof *b);
+    }
+    fe__free(sim);
+    return st;
+}
