@@ -22,17 +22,22 @@ typedef enum fe__emd_kernel { FE__EMD_REF = 0, FE__EMD_AVX2 = 1 } fe__emd_kernel
 /* AVX2+FMA when the CPU has them and FE_KERNEL is not "ref"; else the portable kernels. */
 fe__emd_kernel fe__emd_kernel_pick(void);
 
-/* ---- cost GEMM (swap point) ------------------------------------------------------------
+/* ---- cost GEMM (swap point, emd_gemm.c) -----------------------------------------------------
  * C[i*ldc + j] = sum_k A[i*lda + k] * B[j*ldb + k], i < M, j < N ("NT": both operands are rows
- * of length K). Float in, float out. This is the one place the engine's SGEMM can replace:
- * fe__emd_gemm_nt only dispatches, so swapping changes nothing else. */
+ * of length K). Float in, float out. These are the only GEMM calls of stage 2, so the engine's
+ * SGEMM can replace their bodies and nothing else changes. */
 void fe__emd_gemm_nt(fe__emd_kernel kern, size_t M, size_t N, size_t K, const float *A,
                      size_t lda, const float *B, size_t ldb, float *C, size_t ldc);
 void fe__emd_gemm_nt_ref(size_t M, size_t N, size_t K, const float *A, size_t lda,
                          const float *B, size_t ldb, float *C, size_t ldc);
+/* The same with B given as N row pointers (rows of K floats anywhere in memory). */
+void fe__emd_gemm_rows(fe__emd_kernel kern, size_t M, size_t N, size_t K, const float *A,
+                       size_t lda, const float *const *B, float *C, size_t ldc);
+void fe__emd_gemm_rows_ref(size_t M, size_t N, size_t K, const float *A, size_t lda,
+                           const float *const *B, float *C, size_t ldc);
 #if FE__EMD_HAVE_AVX2
-void fe__emd_gemm_nt_avx2(size_t M, size_t N, size_t K, const float *A, size_t lda,
-                          const float *B, size_t ldb, float *C, size_t ldc);
+void fe__emd_gemm_rows_avx2(size_t M, size_t N, size_t K, const float *A, size_t lda,
+                            const float *const *B, float *C, size_t ldc);
 /* y[i] = exp(x[i]) for x[i] <= 0 (finite): |rel err| <= ~2 ulp; results below 2^-1022 are 0. */
 void fe__emd_exp_neg_avx2(const double *x, double *y, size_t n);
 #endif
@@ -41,13 +46,12 @@ void fe__emd_exp_neg_avx2(const double *x, double *y, size_t n);
  * K' = exp(-(c - cmin)/eps) (max entry 1), K = sigma K' with sigma = exp(-cmin/eps), so with
  * r' = sigma r the iteration r' = a/(K'c), c = b/(K'^T r') is the paper's, and the stop test
  * mean|r - r_prev| < thr becomes mean|r' - r'_prev| < thr * sigma. Rows and columns are padded
- * to multiples of 4 (np, mp) for the SIMD kernel: padded K' entries are 1, padded a, b, r, c
- * are 0, so padding never touches a real row or column (padded u, v stay > 0, padded r, c 0). */
+ * to multiples of 4 (np, mp) for the SIMD kernel: padded K' entries are 1, padded s, a, b, r,
+ * c are 0, so padding never touches a real row or column (padded u, v stay > 0, r, c 0). */
 typedef struct fe__sk {
     size_t  n, m, np, mp;
-    double *s;       /* n*m similarities (row-major, unpadded)                                */
-    double *K;       /* np*mp, K'                                                             */
-    double *Kt;      /* mp*np, K' transposed                                                  */
+    double *s;       /* np*mp similarities, row-major, padding 0                              */
+    double *K;       /* np*mp, K' (row-major; both products read it, no transpose is kept)   */
     double *a, *b;   /* np, mp                                                                */
     double *r, *c;   /* np, mp: scalings (r in the r' = sigma r scale)                        */
     double *work;    /* 2*(np + mp): log-domain and finishing scratch                         */
@@ -59,37 +63,53 @@ typedef struct fe__sk {
 size_t fe__sk_doubles(size_t n, size_t m);
 /* Lays the arrays over mem (fe__sk_doubles(n, m) doubles, 32-byte aligned). */
 void fe__sk_bind(fe__sk *p, double *mem, size_t n, size_t m);
-/* Copies s (n*m, row stride lds) in and builds K', K'^T and the padding. a, b copied in. */
-void fe__sk_setup_f64(fe__sk *p, fe__emd_kernel kern, const double *s, size_t lds,
-                      const double *a, const double *b, double eps);
-void fe__sk_setup_f32(fe__sk *p, fe__emd_kernel kern, const float *s, size_t lds,
-                      const double *a, const double *b, double eps);
+/* Copies n x m similarities (row stride lds) into p->s and sets p->cmin; 0 if any is not
+ * finite. */
+int fe__sk_load_f64(fe__sk *p, const double *s, size_t lds);
+int fe__sk_load_f32(fe__sk *p, fe__emd_kernel kern, const float *s, size_t lds);
+/* Builds K' from p->s (after a load) and copies the masses a (n), b (m) in. */
+void fe__sk_prepare(fe__sk *p, fe__emd_kernel kern, const double *a, const double *b, double eps);
+/* Starting point r = 1, c = 1 in the paper's scale; returns sigma. */
+double fe__sk_start(fe__sk *p);
+/* One iteration: r = a/(K'c), c = b/(K'^T r). *change = mean|r' - r'_prev| (divide by sigma
+ * for the paper's scale). Returns 1 when under/overflow or NaN was seen (the values are then
+ * unusable), else 0. */
+int fe__sk_step(fe__sk *p, fe__emd_kernel kern, double *change);
+int fe__sk_step_ref(fe__sk *p, double *change);
 
-/* Runs the scaling iterations from r = 1, c = 1 (in the paper's scale). thr is in the paper's
- * r scale (0: never stop early). Returns iterations run; *fired = the stop rule held;
- * *last_change = mean|r - r_prev| of the last iteration (paper scale); *bad = under/overflow
- * or NaN seen (the result is then unusable). */
+/* fe__sk_start, then fe__sk_step until the stop rule (thr in the paper's scale; 0: never),
+ * max_iter, or under/overflow. Returns the iterations run; *fired = the stop rule held;
+ * *last_change = mean|r - r_prev| of the last iteration (paper scale); *bad = see step. */
 uint32_t fe__sk_iterate(fe__sk *p, fe__emd_kernel kern, uint32_t max_iter, double thr,
                         double *last_change, int *fired, int *bad);
-uint32_t fe__sk_iterate_ref(fe__sk *p, uint32_t max_iter, double thr_scaled, double *sum_change,
-                            int *fired, int *bad);
-#if FE__EMD_HAVE_AVX2
-void fe__sk_kernel_avx2(fe__sk *p);
-uint32_t fe__sk_iterate_avx2(fe__sk *p, uint32_t max_iter, double thr_scaled,
-                             double *sum_change, int *fired, int *bad);
-#endif
-/* Log-domain iterations on the same problem (uses p->s, p->a, p->b; overwrites p->K with the
- * plan afterwards via fe__sk_finish_log). Same outputs as fe__sk_iterate. */
+/* Log-domain iterations on the same problem (uses p->s, p->a, p->b; potentials in p->work).
+ * Same outputs as fe__sk_iterate. */
 uint32_t fe__sk_iterate_log(fe__sk *p, uint32_t max_iter, double thr, double *last_change,
                             int *fired, int *bad);
-/* After fe__sk_iterate (plain) or fe__sk_iterate_log (log != 0): similarity, cost, marginal
- * error into st; the plan into plan (n*m) when not NULL. Returns 0 if any value is not finite. */
-int fe__sk_finish(fe__sk *p, int log, double *plan, fe_emd_stats *st);
+/* After fe__sk_iterate (log = 0) or fe__sk_iterate_log (log = 1): similarity, cost and
+ * marginal error into st; the plan into plan (n*m) when not NULL. 0 if a value is not finite. */
+int fe__sk_finish(fe__sk *p, fe__emd_kernel kern, int log, double *plan, fe_emd_stats *st);
+int fe__sk_finish_ref(fe__sk *p, double *plan, fe_emd_stats *st);
 
-/* The whole Sinkhorn solve on a set-up problem: plain, then the log domain if the plain
- * iterations under/overflowed (or opt->log_domain). FE_E_NUMERIC if even that fails. */
+#if FE__EMD_HAVE_AVX2
+int fe__sk_load_f32_avx2(fe__sk *p, const float *s, size_t lds);
+void fe__sk_kernel_avx2(fe__sk *p);
+int fe__sk_step_avx2(fe__sk *p, double *change);
+/* The scaling loop for np == mp == 16 (the 4x4 grid), bit-identical to repeated
+ * fe__sk_step_avx2; thr_scaled and *change in the r' scale. */
+uint32_t fe__sk_iterate16_avx2(fe__sk *p, uint32_t max_iter, double thr_scaled, double *change,
+                               int *fired, int *bad);
+int fe__sk_finish_avx2(fe__sk *p, double *plan, fe_emd_stats *st);
+#endif
+
+/* The whole Sinkhorn solve on a loaded, prepared problem: plain, then the log domain if the
+ * plain iterations under/overflowed (or opt->log_domain). FE_E_NUMERIC if even that fails.
+ * st->flags is kept (weight flags) and FE_EMD_FLAG_UNDERFLOW added when the log domain ran
+ * after a failure. */
 fe_status fe__sk_solve(fe__sk *p, fe__emd_kernel kern, const fe_emd_options *opt, double *plan,
                        fe_emd_stats *st);
+/* The log-domain solve alone (after a failed plain run, or on request). */
+fe_status fe__sk_solve_log(fe__sk *p, const fe_emd_options *opt, double *plan, fe_emd_stats *st);
 
 /* Argument checks shared by the public entries: options (size, ranges), and one pair given as
  * a similarity matrix with masses (finite, >= 0, positive sums, caps). */

@@ -4,11 +4,11 @@
  *
  * Per chunk of candidates (all K = 100 at once for the 4x4 grid; ~15 for 8x8, so the float
  * similarity block stays ~256 KiB, in L2) the similarities come from one GEMM of
- * [query; q_bar] ((n+1) x d) against the stacked candidate patches (chunk*m x d), so APC's
- * <g_j, q_bar> is its last row. Then per candidate: weights, kernel, Sinkhorn (or exact) in
- * double. Workspace layout (one block, 64-byte aligned pieces):
- *   Qx (n+1)*d floats | S (n+1) x (chunk*m) floats | araw n floats | a, b | Sinkhorn problem |
- *   exact-solver scratch (only with --solver exact)
+ * [query; q_bar] against all the chunk's candidate rows [g_1..g_m; g_bar] (row pointers: no
+ * gather copy), so APC's dot products come out of the same GEMM. Then per candidate: masses,
+ * kernel and Sinkhorn in double, or the exact solver.
+ * Workspace (one block, 64-byte aligned pieces): Qx | S | B row pointers | a, b | Sinkhorn
+ * problem | exact-solver scratch (only with --solver exact).
  */
 #include "emd.h"
 
@@ -51,6 +51,79 @@ static int carve(size_t *off, size_t count, size_t size, size_t *at) {
 
 /* Similarity blocks of at most this many floats per chunk of candidates (~256 KiB). */
 #define CHUNK_FLOATS 65536u
+typedef struct rerank_ctx {
+    const fe_emd_batch   *batch;
+    const fe_emd_options *opt;
+    fe__emd_kernel        kern;
+    const float          *S;        /* (n + apc) x ldS similarities of the chunk              */
+    size_t                ldS, k0;  /* row stride; first candidate of the chunk               */
+    size_t                mb;       /* columns per candidate: m (+1 for APC's g_bar)          */
+    int                   apc;
+    double               *a, *b;    /* scratch masses                                         */
+    fe_emd_stats         *out;
+} rerank_ctx;
+
+/* Masses of chunk candidate k from its similarity block (see the layout in fe_emd_rerank). */
+static void masses(const rerank_ctx *cx, size_t k, uint32_t *flags) {
+    const size_t n = cx->batch->n, m = cx->batch->m, ldS = cx->ldS;
+    const float *Sk = cx->S + k * cx->mb;
+    double *a = cx->a, *b = cx->b;
+    if (cx->opt->weighting == FE_EMD_UNIFORM) {
+        for (size_t i = 0; i < n; i++) a[i] = 1.0 / (double)n;
+        for (size_t j = 0; j < m; j++) b[j] = 1.0 / (double)m;
+        return;
+    }
+    if (cx->opt->weighting == FE_EMD_SC) {
+        for (size_t j = 0; j < m; j++) b[j] = 0;
+        for (size_t i = 0; i < n; i++) {
+            double row = 0;
+            for (size_t j = 0; j < m; j++) {
+                double c = 1.0 - (double)Sk[i * ldS + j];
+                row += c;
+                b[j] += c;
+            }
+            a[i] = row;
+        }
+    } else {   /* APC: <q_i, g_bar> in the extra column, <q_bar, g_j> in the extra row */
+        for (size_t i = 0; i < n; i++) a[i] = Sk[i * ldS + m];
+        for (size_t j = 0; j < m; j++) b[j] = Sk[n * ldS + j];
+    }
+    fe__emd_normalise(a, n, flags);
+    fe__emd_normalise(b, m, flags);
+}
+
+/* One candidate of the chunk: load, masses, then the solver. */
+static fe_status solve_one(const rerank_ctx *cx, fe__sk *p, size_t k, void *ex_work) {
+    const size_t n = cx->batch->n, m = cx->batch->m;
+    fe_emd_stats *out = &cx->out[cx->k0 + k];
+    memset(out, 0, sizeof *out);
+    if (!fe__sk_load_f32(p, cx->kern, cx->S + k * cx->mb, cx->ldS))
+        return fe__fail(FE_E_NUMERIC, "candidate %zu: a similarity is not finite (non-finite "
+                        "patch values?)", cx->k0 + k);
+    masses(cx, k, &out->flags);
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(cx->a[i]))
+            return fe__fail(FE_E_NUMERIC, "candidate %zu: APC weight %zu is not finite",
+                            cx->k0 + k, i);
+    fe_status st;
+    if (cx->opt->solver == FE_EMD_EXACT) {
+        /* the exact solvers take an unpadded n x m matrix: K' is free scratch here */
+        uint32_t flags = out->flags;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < m; j++) p->K[i * m + j] = p->s[i * p->mp + j];
+        st = fe__emd_exact_solve(p->K, n, m, cx->a, cx->b, NULL, out, ex_work);
+        out->flags |= flags;
+    } else {
+        fe__sk_prepare(p, cx->kern, cx->a, cx->b, cx->opt->epsilon);
+        st = fe__sk_solve(p, cx->kern, cx->opt, NULL, out);
+    }
+    if (st != FE_OK) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", fe_last_error());
+        st = fe__fail(st, "candidate %zu: %s", cx->k0 + k, why);
+    }
+    return st;
+}
 
 fe_status fe_emd_rerank(fe_emd_workspace *ws, const fe_emd_batch *batch,
                         const fe_emd_options *opt, fe_emd_stats *out_stats) {
@@ -80,105 +153,46 @@ fe_status fe_emd_rerank(fe_emd_workspace *ws, const fe_emd_batch *batch,
         if (!batch->cand[k] || (apc && !batch->cand_mean[k]))
             return fe__fail(FE_E_ARG, "candidate %zu has no patches or no mean", k);
 
-    /* chunk of candidates per GEMM, and the workspace */
-    const size_t rows = n + 1;                 /* query patches, then q_bar (APC) */
-    size_t per = rows * m, chunk = per >= CHUNK_FLOATS ? 1 : CHUNK_FLOATS / per;
+    /* Layout of one chunk's GEMM: A = [query rows; q_bar] (rows = n + apc), B = for each
+     * candidate its m patch rows then g_bar (mb = m + apc rows), C = rows x (chunk * mb).
+     * Candidate k's block: C[i][k*mb + j] = s_ij; C[i][k*mb + m] = <q_i, g_bar> (APC a);
+     * C[n][k*mb + j] = <q_bar, g_j> (APC b). */
+    const size_t rows = n + (size_t)apc, mb = m + (size_t)apc;
+    size_t per = rows * mb, chunk = per >= CHUNK_FLOATS ? 1 : CHUNK_FLOATS / per;
     if (chunk > K) chunk = K;
-    size_t off = 0, o_q, o_s, o_araw, o_a, o_b, o_sk, o_ex = 0, nd = fe__sk_doubles(n, m);
+    size_t off = 0, o_q, o_s, o_rows, o_a, o_b, o_sk, o_ex = 0, nd = fe__sk_doubles(n, m);
     size_t ex_bytes = exact ? fe__emd_exact_work_bytes(n, m) : 0;
     if (!nd || (exact && !ex_bytes) || !carve(&off, rows, d * sizeof(float), &o_q) ||
-        !carve(&off, rows * chunk, m * sizeof(float), &o_s) ||
-        !carve(&off, n, sizeof(float), &o_araw) || !carve(&off, n, sizeof(double), &o_a) ||
-        !carve(&off, m, sizeof(double), &o_b) || !carve(&off, nd, sizeof(double), &o_sk) ||
+        !carve(&off, rows * chunk, mb * sizeof(float), &o_s) ||
+        !carve(&off, chunk * mb, sizeof(float *), &o_rows) ||
+        !carve(&off, n, sizeof(double), &o_a) || !carve(&off, m, sizeof(double), &o_b) ||
+        !carve(&off, nd, sizeof(double), &o_sk) ||
         (exact && !carve(&off, ex_bytes, 1, &o_ex)))
         return fe__fail(FE_E_OVERFLOW, "workspace size overflows");
     if (!ws) ws = &local;
     if ((st = ws_reserve(ws, off)) != FE_OK) return st;
     unsigned char *base = ws->mem;
-    float *Qx = (float *)(base + o_q), *S = (float *)(base + o_s), *araw = (float *)(base + o_araw);
-    double *a = (double *)(base + o_a), *b = (double *)(base + o_b);
+    float *Qx = (float *)(base + o_q), *S = (float *)(base + o_s);
+    const float **brows = (const float **)(void *)(base + o_rows);
     fe__sk p;
     fe__sk_bind(&p, (double *)(base + o_sk), n, m);
-    const fe__emd_kernel kern = fe__emd_kernel_pick();
+    rerank_ctx cx = {batch, opt, fe__emd_kernel_pick(), S, 0, 0, mb, apc,
+                     (double *)(base + o_a), (double *)(base + o_b), out_stats};
 
     memcpy(Qx, batch->query, n * d * sizeof *Qx);
     if (apc) memcpy(Qx + n * d, batch->query_mean, d * sizeof *Qx);
-    else memset(Qx + n * d, 0, d * sizeof *Qx);
 
     for (size_t k0 = 0; k0 < K && st == FE_OK; k0 += chunk) {
-        const size_t kc = K - k0 < chunk ? K - k0 : chunk, ldS = kc * m;
-        /* all similarities of the chunk: one GEMM when the blocks are stacked back to back */
-        int stacked = 1;
-        for (size_t k = 1; k < kc; k++)
-            stacked &= batch->cand[k0 + k] == batch->cand[k0] + k * m * d;
-        if (stacked) {
-            fe__emd_gemm_nt(kern, rows, kc * m, d, Qx, d, batch->cand[k0], d, S, ldS);
-        } else {
-            for (size_t k = 0; k < kc; k++)
-                fe__emd_gemm_nt(kern, rows, m, d, Qx, d, batch->cand[k0 + k], d, S + k * m, ldS);
+        const size_t kc = K - k0 < chunk ? K - k0 : chunk;
+        /* all similarities of the chunk (and APC's dot products): one GEMM */
+        for (size_t k = 0; k < kc; k++) {
+            for (size_t j = 0; j < m; j++) brows[k * mb + j] = batch->cand[k0 + k] + j * d;
+            if (apc) brows[k * mb + m] = batch->cand_mean[k0 + k];
         }
-        for (size_t k = 0; k < kc && st == FE_OK; k++) {
-            const size_t kk = k0 + k;
-            const float *Sk = S + k * m;
-            fe_emd_stats *out = &out_stats[kk];
-            memset(out, 0, sizeof *out);
-            for (size_t i = 0; i < rows; i++)
-                for (size_t j = 0; j < m; j++)
-                    if (!isfinite(Sk[i * ldS + j])) {
-                        st = fe__fail(FE_E_NUMERIC, "candidate %zu: similarity [%zu][%zu] is "
-                                      "not finite (non-finite patch values?)", kk, i, j);
-                        break;
-                    }
-            if (st != FE_OK) break;
-            /* masses */
-            if (opt->weighting == FE_EMD_UNIFORM) {
-                for (size_t i = 0; i < n; i++) a[i] = 1.0 / (double)n;
-                for (size_t j = 0; j < m; j++) b[j] = 1.0 / (double)m;
-            } else if (opt->weighting == FE_EMD_SC) {
-                for (size_t j = 0; j < m; j++) b[j] = 0;
-                for (size_t i = 0; i < n; i++) {
-                    double row = 0;
-                    for (size_t j = 0; j < m; j++) {
-                        double c = 1.0 - (double)Sk[i * ldS + j];
-                        row += c;
-                        b[j] += c;
-                    }
-                    a[i] = row;
-                }
-            } else {
-                fe__emd_gemm_nt(kern, n, 1, d, Qx, d, batch->cand_mean[kk], d, araw, 1);
-                for (size_t i = 0; i < n; i++) {
-                    if (!isfinite(araw[i])) {
-                        st = fe__fail(FE_E_NUMERIC, "candidate %zu: APC weight %zu is not "
-                                      "finite", kk, i);
-                        break;
-                    }
-                    a[i] = araw[i];
-                }
-                for (size_t j = 0; j < m; j++) b[j] = Sk[n * ldS + j];
-            }
-            if (st != FE_OK) break;
-            if (opt->weighting != FE_EMD_UNIFORM) {
-                fe__emd_normalise(a, n, &out->flags);
-                fe__emd_normalise(b, m, &out->flags);
-            }
-            /* solve */
-            if (exact) {
-                uint32_t flags = out->flags;
-                for (size_t i = 0; i < n; i++)
-                    for (size_t j = 0; j < m; j++) p.s[i * m + j] = (double)Sk[i * ldS + j];
-                st = fe__emd_exact_solve(p.s, n, m, a, b, NULL, out, base + o_ex);
-                out->flags |= flags;
-            } else {
-                fe__sk_setup_f32(&p, kern, Sk, ldS, a, b, opt->epsilon);
-                st = fe__sk_solve(&p, kern, opt, NULL, out);
-            }
-            if (st != FE_OK) {
-                char why[256];
-                snprintf(why, sizeof why, "%s", fe_last_error());
-                st = fe__fail(st, "candidate %zu: %s", kk, why);
-            }
-        }
+        cx.ldS = kc * mb;
+        cx.k0 = k0;
+        fe__emd_gemm_rows(cx.kern, rows, kc * mb, d, Qx, d, brows, S, cx.ldS);
+        for (size_t k = 0; k < kc && st == FE_OK; k++) st = solve_one(&cx, &p, k, base + o_ex);
     }
     fe__aligned_free(local.mem);
     if (st != FE_OK) memset(out_stats, 0, K * sizeof *out_stats);

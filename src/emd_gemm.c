@@ -1,9 +1,13 @@
 /*
- * emd_gemm.c — the cost GEMM of stage 2 behind one swap point, fe__emd_gemm_nt: similarities
- * of n query patches against stacked candidate patches, C = A B^T with both operands stored as
- * rows of length K (float). The portable kernel below is the reference; emd_avx2.c has the
- * SIMD one. SWAP POINT: when the engine's SGEMM (src/gemm.h) lands, fe__emd_gemm_nt can call
- * it for large N; nothing else in stage 2 depends on how C is computed.
+ * emd_gemm.c — the cost GEMM of stage 2: similarities of the n query patches (plus q_bar)
+ * against all candidates' patches (plus each g_bar), C = A B^T with both operands stored as
+ * rows of length K (float). fe__emd_gemm_rows takes B as row pointers: the candidates of a
+ * query are scattered over the gallery, and gathering them would copy ~1.7 MB per query.
+ * fe__emd_gemm_nt is the contiguous form. The portable kernel here is the reference;
+ * emd_avx2.c has the SIMD one.
+ * SWAP POINT: these two functions are the only place stage 2 computes a GEMM; the engine's
+ * SGEMM (src/gemm.h) can replace the body of fe__emd_gemm_nt, and of fe__emd_gemm_rows if it
+ * accepts row pointers (else behind a gather copy).
  */
 #include "emd.h"
 
@@ -26,15 +30,31 @@ void fe__emd_gemm_nt_ref(size_t M, size_t N, size_t K, const float *A, size_t ld
     }
 }
 
-void fe__emd_gemm_nt(fe__emd_kernel kern, size_t M, size_t N, size_t K, const float *A,
-                     size_t lda, const float *B, size_t ldb, float *C, size_t ldc) {
+void fe__emd_gemm_rows_ref(size_t M, size_t N, size_t K, const float *A, size_t lda,
+                           const float *const *B, float *C, size_t ldc) {
+    for (size_t j = 0; j < N; j++) fe__emd_gemm_nt_ref(M, 1, K, A, lda, B[j], K, C + j, ldc);
+}
+
+void fe__emd_gemm_rows(fe__emd_kernel kern, size_t M, size_t N, size_t K, const float *A,
+                       size_t lda, const float *const *B, float *C, size_t ldc) {
 #if FE__EMD_HAVE_AVX2
     if (kern == FE__EMD_AVX2) {
-        fe__emd_gemm_nt_avx2(M, N, K, A, lda, B, ldb, C, ldc);
+        fe__emd_gemm_rows_avx2(M, N, K, A, lda, B, C, ldc);
         return;
     }
 #else
     (void)kern;
 #endif
-    fe__emd_gemm_nt_ref(M, N, K, A, lda, B, ldb, C, ldc);
+    fe__emd_gemm_rows_ref(M, N, K, A, lda, B, C, ldc);
+}
+
+/* Contiguous B: row pointers over it, then the same kernels. */
+void fe__emd_gemm_nt(fe__emd_kernel kern, size_t M, size_t N, size_t K, const float *A,
+                     size_t lda, const float *B, size_t ldb, float *C, size_t ldc) {
+    const float *rows[64];
+    for (size_t j0 = 0; j0 < N; j0 += 64) {
+        size_t nb = N - j0 < 64 ? N - j0 : 64;
+        for (size_t j = 0; j < nb; j++) rows[j] = B + (j0 + j) * ldb;
+        fe__emd_gemm_rows(kern, M, nb, K, A, lda, rows, C + j0, ldc);
+    }
 }

@@ -113,7 +113,8 @@ static fe_status sinkhorn_with(fe__emd_kernel kern, const double *sim, size_t n,
     if (!mem) return FE_E_NOMEM;
     fe__sk p;
     fe__sk_bind(&p, mem, n, m);
-    fe__sk_setup_f64(&p, kern, sim, m, a, b, opt->epsilon);
+    fe__sk_load_f64(&p, sim, m);
+    fe__sk_prepare(&p, kern, a, b, opt->epsilon);
     memset(st, 0, sizeof *st);
     fe_status s = fe__sk_solve(&p, kern, opt, plan, st);
     fe__aligned_free(mem);
