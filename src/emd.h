@@ -19,6 +19,14 @@
 
 typedef enum fe__emd_kernel { FE__EMD_REF = 0, FE__EMD_AVX2 = 1 } fe__emd_kernel;
 
+/* A hint to bring the cache line at p into L2 (no effect on results; nothing where the
+ * compiler has no such builtin). */
+#if defined(__GNUC__) || defined(__clang__)
+#define fe__prefetch_l2(p) __builtin_prefetch((p), 0, 2)
+#else
+#define fe__prefetch_l2(p) ((void)(p))
+#endif
+
 /* AVX2+FMA when the CPU has them and FE_KERNEL is not "ref"; else the portable kernels. */
 fe__emd_kernel fe__emd_kernel_pick(void);
 
@@ -57,6 +65,7 @@ typedef struct fe__sk {
     double *work;    /* 2*(np + mp): log-domain and finishing scratch                         */
     double  eps;
     double  cmin;    /* min c_ij; sigma = exp(-cmin/eps)                                       */
+    double  cmax;    /* max c_ij (set by the loads)                                            */
 } fe__sk;
 
 /* Doubles needed by fe__sk_bind for an n x m problem (0 on overflow). */
@@ -69,6 +78,11 @@ int fe__sk_load_f64(fe__sk *p, const double *s, size_t lds);
 int fe__sk_load_f32(fe__sk *p, fe__emd_kernel kern, const float *s, size_t lds);
 /* Builds K' from p->s (after a load) and copies the masses a (n), b (m) in. */
 void fe__sk_prepare(fe__sk *p, fe__emd_kernel kern, const double *a, const double *b, double eps);
+/* fe__sk_prepare for a problem loaded by fe__sk_load_f32 from s (the same s, lds): the AVX2
+ * kernel then computes K' in float (its inputs came from a float GEMM, so that is their
+ * accuracy), unless the exponents would leave float's range. */
+void fe__sk_prepare_f32(fe__sk *p, fe__emd_kernel kern, const float *s, size_t lds,
+                        const double *a, const double *b, double eps);
 /* Starting point r = 1, c = 1 in the paper's scale; returns sigma. */
 double fe__sk_start(fe__sk *p);
 /* One iteration: r = a/(K'c), c = b/(K'^T r). *change = mean|r' - r'_prev| (divide by sigma
@@ -94,11 +108,41 @@ int fe__sk_finish_ref(fe__sk *p, double *plan, fe_emd_stats *st);
 #if FE__EMD_HAVE_AVX2
 int fe__sk_load_f32_avx2(fe__sk *p, const float *s, size_t lds);
 void fe__sk_kernel_avx2(fe__sk *p);
+void fe__sk_kernel_fast_avx2(fe__sk *p, const float *s, size_t lds);
+/* y = exp(x) for x <= 0 in float: relative error ~2e-7; below -87.3 flushed to 0. */
+void fe__emd_expf_neg_avx2(const float *x, float *y, size_t n);
 int fe__sk_step_avx2(fe__sk *p, double *change);
 /* The scaling loop for np == mp == 16 (the 4x4 grid), bit-identical to repeated
  * fe__sk_step_avx2; thr_scaled and *change in the r' scale. */
 uint32_t fe__sk_iterate16_avx2(fe__sk *p, uint32_t max_iter, double thr_scaled, double *change,
                                int *fired, int *bad);
+/* A prefetch cursor over rows that will be read soon: fe__pf_step issues a few L2 prefetches
+ * and advances, so a compute-bound loop can stream the next data in without stalling on a
+ * burst of misses. */
+typedef struct fe__pf {
+    const float *const *rows;
+    size_t n_rows, row_bytes, row, off;
+} fe__pf;
+static inline void fe__pf_step(fe__pf *pf, int lines) {
+    for (; lines > 0 && pf->row < pf->n_rows; lines--) {
+        fe__prefetch_l2((const char *)pf->rows[pf->row] + pf->off);
+        pf->off += 64;
+        if (pf->off >= pf->row_bytes) pf->off = 0, pf->row++;
+    }
+}
+
+/* A started 16 x 16 problem in flight: iterations so far, limit, stop threshold (r' scale),
+ * and after each iteration its mean change (r' scale) and whether it stopped. */
+typedef struct fe__sk16_lane {
+    fe__sk  *p;
+    uint32_t it, max_iter;
+    double   thr_scaled, change;
+    int      fired, bad;
+} fe__sk16_lane;
+/* Advances two lanes together (the same arithmetic as fe__sk_iterate16_avx2) until at least
+ * one stops (stop rule, max_iter, or under/overflow); returns 1 if A stopped, 2 if B, 3 both.
+ * Both must have it < max_iter on entry. pf (may be NULL) is stepped by 8 lines per iteration. */
+int fe__sk_iterate16x2_avx2(fe__sk16_lane *A, fe__sk16_lane *B, fe__pf *pf);
 int fe__sk_finish_avx2(fe__sk *p, double *plan, fe_emd_stats *st);
 #endif
 

@@ -155,6 +155,38 @@ INLINE __m256d exp_neg4(__m256d x) {
     return _mm256_andnot_pd(tiny, y);
 }
 
+/* exp(x) for -87 <= x <= 0 in float (8 lanes): x = k ln2 + r, |r| <= ln2/2, e^r by Taylor to
+ * degree 7 (truncation < 6e-9 relative), Estrin's scheme; below -87.3 (where 2^k leaves the
+ * normal floats) the result is flushed to 0. Relative error ~2e-7. */
+INLINE __m256 exp_neg8f(__m256 x) {
+    const __m256 lo = _mm256_set1_ps(-87.3f);
+    __m256 tiny = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+    x = _mm256_max_ps(x, lo);
+    __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693145752f), x);      /* ln2 hi: 8 bits */
+    r = _mm256_fnmadd_ps(k, _mm256_set1_ps(1.42860677e-06f), r);          /* ln2 - hi       */
+    __m256 r2 = _mm256_mul_ps(r, r), r4 = _mm256_mul_ps(r2, r2);
+    __m256 q0 = _mm256_fmadd_ps(r, _mm256_set1_ps(1.0f), _mm256_set1_ps(1.0f));
+    __m256 q1 = _mm256_fmadd_ps(r, _mm256_set1_ps(1.0f / 6), _mm256_set1_ps(0.5f));
+    __m256 q2 = _mm256_fmadd_ps(r, _mm256_set1_ps(1.0f / 120), _mm256_set1_ps(1.0f / 24));
+    __m256 q3 = _mm256_fmadd_ps(r, _mm256_set1_ps(1.0f / 5040), _mm256_set1_ps(1.0f / 720));
+    __m256 p = _mm256_fmadd_ps(_mm256_fmadd_ps(q3, r2, q2), r4, _mm256_fmadd_ps(q1, r2, q0));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
+    return _mm256_andnot_ps(tiny, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
+}
+
+void fe__emd_expf_neg_avx2(const float *x, float *y, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, exp_neg8f(_mm256_loadu_ps(x + i)));
+    if (i < n) {
+        float t[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        memcpy(t, x + i, (n - i) * sizeof *t);
+        _mm256_storeu_ps(t, exp_neg8f(_mm256_loadu_ps(t)));
+        memcpy(y + i, t, (n - i) * sizeof *t);
+    }
+}
+
 void fe__emd_exp_neg_avx2(const double *x, double *y, size_t n) {
     size_t i = 0;
     for (; i + 4 <= n; i += 4) _mm256_storeu_pd(y + i, exp_neg4(_mm256_loadu_pd(x + i)));
@@ -190,8 +222,8 @@ INLINE __m256d lanes_below(size_t j0, size_t m) {
  * cmin = 1 - max s in one pass. */
 int fe__sk_load_f32_avx2(fe__sk *p, const float *s, size_t lds) {
     const size_t n = p->n, m = p->m, np = p->np, mp = p->mp;
-    __m256d total = _mm256_setzero_pd(), mx = _mm256_set1_pd(-INFINITY);
-    double smax = -INFINITY;
+    __m256d total = _mm256_setzero_pd(), mx = _mm256_set1_pd(-INFINITY), mnv = _mm256_set1_pd(INFINITY);
+    double smax = -INFINITY, smin = INFINITY;
     for (size_t i = 0; i < np; i++) {
         double *row = p->s + i * mp;
         size_t j = 0;
@@ -201,18 +233,21 @@ int fe__sk_load_f32_avx2(fe__sk *p, const float *s, size_t lds) {
                 __m256d v = _mm256_cvtps_pd(_mm_loadu_ps(src + j));
                 total = _mm256_add_pd(total, v);
                 mx = _mm256_max_pd(mx, v);
+                mnv = _mm256_min_pd(mnv, v);
                 _mm256_storeu_pd(row + j, v);
             }
             for (; j < m; j++) {
                 row[j] = (double)src[j];
                 total = _mm256_add_pd(total, _mm256_set1_pd(row[j]));
                 smax = row[j] > smax ? row[j] : smax;
+                smin = row[j] < smin ? row[j] : smin;
             }
         }
         for (; j < mp; j++) row[j] = 0.0;
     }
-    double vmax = hmax4d(mx);
+    double vmax = hmax4d(mx), vmin = hmin4d(mnv);
     p->cmin = 1.0 - (vmax > smax ? vmax : smax);
+    p->cmax = 1.0 - (vmin < smin ? vmin : smin);
     return isfinite(hsum4d(total));
 }
 
@@ -240,6 +275,34 @@ INLINE __m256d reduce4(__m256d a0, __m256d a1, __m256d a2, __m256d a3) {
     __m256d h23 = _mm256_add_pd(_mm256_unpacklo_pd(a2, a3), _mm256_unpackhi_pd(a2, a3));
     return _mm256_add_pd(_mm256_permute2f128_pd(h01, h23, 0x20),
                          _mm256_permute2f128_pd(h01, h23, 0x31));
+}
+
+/* K' to float accuracy, for similarities that came from the float GEMM (float S, row
+ * stride lds): computing exp in double there would be false precision. Exponents are
+ * (s - smax)/eps in [-87, 0] (the caller checks the range), padding 1. */
+void fe__sk_kernel_fast_avx2(fe__sk *p, const float *S, size_t lds) {
+    const size_t n = p->n, m = p->m, np = p->np, mp = p->mp;
+    const __m256 inv_eps = _mm256_set1_ps((float)(1.0 / p->eps));
+    const __m256 smax = _mm256_set1_ps((float)(1.0 - p->cmin));
+    float tmp[8];
+    for (size_t i = 0; i < np; i++) {
+        double *k = p->K + i * mp;
+        size_t j = 0;
+        if (i < n) {
+            const float *s = S + i * lds;
+            for (; j + 8 <= m; j += 8) {
+                __m256 e = exp_neg8f(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(s + j), smax), inv_eps));
+                _mm256_storeu_pd(k + j, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+                _mm256_storeu_pd(k + j + 4, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+            }
+            if (j < m) {
+                for (size_t q = 0; q < 8; q++) tmp[q] = j + q < m ? s[j + q] : (float)(1.0 - p->cmin);
+                _mm256_storeu_ps(tmp, exp_neg8f(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(tmp), smax), inv_eps)));
+                for (; j < m; j++) k[j] = tmp[j - (m & ~(size_t)7)];
+            }
+        }
+        for (; j < mp; j++) k[j] = 1.0;
+    }
 }
 
 /* One scaling iteration, any padded shape.
@@ -402,6 +465,100 @@ uint32_t fe__sk_iterate16_avx2(fe__sk *p, uint32_t max_iter, double thr_scaled, 
     _mm256_storeu_pd(p->c + 8, c2);
     _mm256_storeu_pd(p->c + 12, c3);
     return it;
+}
+
+/* Two 16 x 16 problems advanced together until one stops. Each iteration is the same
+ * arithmetic as fe__sk_iterate16_avx2 (so results are bit-identical), but the two problems'
+ * independent dependency chains sit next to each other in the instruction stream, so the
+ * out-of-order core overlaps them: one problem alone leaves the FMA units idle about half the
+ * time. State lives in p->r and p->c between calls. */
+INLINE void u_group16(const fe__sk *p, int g, __m256d *err, __m256d *sum, __m256d *mn) {
+    const double *k = p->K + 64 * g, *c = p->c;
+    const __m256d sign = _mm256_set1_pd(-0.0);
+    __m256d c0 = _mm256_loadu_pd(c), c1 = _mm256_loadu_pd(c + 4);
+    __m256d c2 = _mm256_loadu_pd(c + 8), c3 = _mm256_loadu_pd(c + 12);
+    __m256d x0 = _mm256_mul_pd(_mm256_loadu_pd(k), c0);
+    __m256d x1 = _mm256_mul_pd(_mm256_loadu_pd(k + 16), c0);
+    __m256d x2 = _mm256_mul_pd(_mm256_loadu_pd(k + 32), c0);
+    __m256d x3 = _mm256_mul_pd(_mm256_loadu_pd(k + 48), c0);
+    x0 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 4), c1, x0);
+    x1 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 20), c1, x1);
+    x2 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 36), c1, x2);
+    x3 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 52), c1, x3);
+    x0 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 8), c2, x0);
+    x1 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 24), c2, x1);
+    x2 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 40), c2, x2);
+    x3 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 56), c2, x3);
+    x0 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 12), c3, x0);
+    x1 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 28), c3, x1);
+    x2 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 44), c3, x2);
+    x3 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 60), c3, x3);
+    __m256d u = reduce4(x0, x1, x2, x3);
+    __m256d rv = _mm256_div_pd(_mm256_loadu_pd(p->a + 4 * g), u);
+    *mn = _mm256_min_pd(*mn, u);
+    *err = _mm256_add_pd(*err, _mm256_andnot_pd(sign, _mm256_sub_pd(rv, _mm256_loadu_pd(p->r + 4 * g))));
+    *sum = _mm256_add_pd(*sum, rv);
+    _mm256_storeu_pd(p->r + 4 * g, rv);
+}
+
+INLINE void v_phase16(const fe__sk *p, __m256d *sum, __m256d *mn) {
+    const double *K = p->K, *r = p->r;
+    __m256d e0 = _mm256_setzero_pd(), e1 = e0, e2 = e0, e3 = e0;
+    __m256d o0 = e0, o1 = e0, o2 = e0, o3 = e0;
+#pragma GCC unroll 8
+    for (int i = 0; i < 16; i += 2) {
+        const double *k = K + 16 * i;
+        __m256d re = _mm256_broadcast_sd(r + i), ro = _mm256_broadcast_sd(r + i + 1);
+        e0 = _mm256_fmadd_pd(_mm256_loadu_pd(k), re, e0);
+        e1 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 4), re, e1);
+        e2 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 8), re, e2);
+        e3 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 12), re, e3);
+        o0 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 16), ro, o0);
+        o1 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 20), ro, o1);
+        o2 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 24), ro, o2);
+        o3 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 28), ro, o3);
+    }
+    e0 = _mm256_add_pd(e0, o0);
+    e1 = _mm256_add_pd(e1, o1);
+    e2 = _mm256_add_pd(e2, o2);
+    e3 = _mm256_add_pd(e3, o3);
+    __m256d c0 = _mm256_div_pd(_mm256_loadu_pd(p->b), e0);
+    __m256d c1 = _mm256_div_pd(_mm256_loadu_pd(p->b + 4), e1);
+    __m256d c2 = _mm256_div_pd(_mm256_loadu_pd(p->b + 8), e2);
+    __m256d c3 = _mm256_div_pd(_mm256_loadu_pd(p->b + 12), e3);
+    *mn = _mm256_min_pd(_mm256_min_pd(*mn, _mm256_min_pd(e0, e1)), _mm256_min_pd(e2, e3));
+    *sum = _mm256_add_pd(*sum, _mm256_add_pd(_mm256_add_pd(c0, c1), _mm256_add_pd(c2, c3)));
+    _mm256_storeu_pd(p->c, c0);
+    _mm256_storeu_pd(p->c + 4, c1);
+    _mm256_storeu_pd(p->c + 8, c2);
+    _mm256_storeu_pd(p->c + 12, c3);
+}
+
+int fe__sk_iterate16x2_avx2(fe__sk16_lane *A, fe__sk16_lane *B, fe__pf *pf) {
+    fe__sk *pa = A->p, *pb = B->p;
+    for (;;) {
+        if (pf) fe__pf_step(pf, 8);
+        __m256d ea = _mm256_setzero_pd(), sa = ea, ma = _mm256_set1_pd(INFINITY);
+        __m256d eb = ea, sb = ea, mb = ma;
+#pragma GCC unroll 4
+        for (int g = 0; g < 4; g++) {
+            u_group16(pa, g, &ea, &sa, &ma);
+            u_group16(pb, g, &eb, &sb, &mb);
+        }
+        v_phase16(pa, &sa, &ma);
+        v_phase16(pb, &sb, &mb);
+        A->it++;
+        B->it++;
+        A->change = hsum4d(ea) / (double)pa->n;
+        B->change = hsum4d(eb) / (double)pb->n;
+        A->bad = !isfinite(hsum4d(sa)) || !(hmin4d(ma) >= DBL_MIN);
+        B->bad = !isfinite(hsum4d(sb)) || !(hmin4d(mb) >= DBL_MIN);
+        A->fired = !A->bad && A->thr_scaled > 0 && A->change < A->thr_scaled;
+        B->fired = !B->bad && B->thr_scaled > 0 && B->change < B->thr_scaled;
+        int done = (A->bad || A->fired || A->it >= A->max_iter) |
+                   (B->bad || B->fired || B->it >= B->max_iter) << 1;
+        if (done) return done;
+    }
 }
 
 /* T_ij = r_i K'_ij c_j (padded c_j = 0 makes padded columns vanish); S = sum T s; cost =

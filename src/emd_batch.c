@@ -2,13 +2,13 @@
  * emd_batch.c — stage 2 for the search: one query against K candidates (fe_emd_rerank), and
  * the one-pair convenience fe_emd_pair.
  *
- * Per chunk of candidates (all K = 100 at once for the 4x4 grid; ~15 for 8x8, so the float
- * similarity block stays ~256 KiB, in L2) the similarities come from one GEMM of
+ * Per chunk of candidates (~256 KiB of their patches: 15 for the 4x4 grid, 7 for 8x8; the
+ * next chunk's rows are prefetched while one is solved) the similarities come from one GEMM of
  * [query; q_bar] against all the chunk's candidate rows [g_1..g_m; g_bar] (row pointers: no
  * gather copy), so APC's dot products come out of the same GEMM. Then per candidate: masses,
- * kernel and Sinkhorn in double, or the exact solver.
+ * kernel and Sinkhorn in double (16 x 16 problems two at a time), or the exact solver.
  * Workspace (one block, 64-byte aligned pieces): Qx | S | B row pointers | a, b | Sinkhorn
- * problem | exact-solver scratch (only with --solver exact).
+ * problems (two) | exact-solver scratch (only with --solver exact).
  */
 #include "emd.h"
 
@@ -49,8 +49,10 @@ static int carve(size_t *off, size_t count, size_t size, size_t *at) {
     return 1;
 }
 
-/* Similarity blocks of at most this many floats per chunk of candidates (~256 KiB). */
-#define CHUNK_FLOATS 65536u
+/* Candidate rows per chunk: ~256 KiB of patches, half of L2, so while one chunk is solved the
+ * next chunk's rows can be prefetched from DRAM (the solver leaves the memory system idle) and
+ * its GEMM then reads them from cache. */
+#define CHUNK_BYTES (256u * 1024u)
 typedef struct rerank_ctx {
     const fe_emd_batch   *batch;
     const fe_emd_options *opt;
@@ -61,6 +63,7 @@ typedef struct rerank_ctx {
     int                   apc;
     double               *a, *b;    /* scratch masses                                         */
     fe_emd_stats         *out;
+    fe__pf                pf;       /* the next chunk's rows, streamed in during the solves   */
 } rerank_ctx;
 
 /* Masses of chunk candidate k from its similarity block (see the layout in fe_emd_rerank). */
@@ -92,20 +95,34 @@ static void masses(const rerank_ctx *cx, size_t k, uint32_t *flags) {
     fe__emd_normalise(b, m, flags);
 }
 
-/* One candidate of the chunk: load, masses, then the solver. */
-static fe_status solve_one(const rerank_ctx *cx, fe__sk *p, size_t k, void *ex_work) {
-    const size_t n = cx->batch->n, m = cx->batch->m;
+/* Loads candidate k of the chunk into p and computes its masses into cx->a, cx->b. */
+static fe_status load_one(rerank_ctx *cx, fe__sk *p, size_t k) {
     fe_emd_stats *out = &cx->out[cx->k0 + k];
     memset(out, 0, sizeof *out);
+    fe__pf_step(&cx->pf, 64);   /* ~4 rows per candidate; the 16 x 16 loop adds more */
     if (!fe__sk_load_f32(p, cx->kern, cx->S + k * cx->mb, cx->ldS))
         return fe__fail(FE_E_NUMERIC, "candidate %zu: a similarity is not finite (non-finite "
                         "patch values?)", cx->k0 + k);
     masses(cx, k, &out->flags);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < cx->batch->n; i++)
         if (!isfinite(cx->a[i]))
             return fe__fail(FE_E_NUMERIC, "candidate %zu: APC weight %zu is not finite",
                             cx->k0 + k, i);
-    fe_status st;
+    return FE_OK;
+}
+
+static fe_status name_candidate(fe_status st, size_t k) {
+    char why[256];
+    snprintf(why, sizeof why, "%s", fe_last_error());
+    return fe__fail(st, "candidate %zu: %s", k, why);
+}
+
+/* One candidate of the chunk: load, masses, then the solver. */
+static fe_status solve_one(rerank_ctx *cx, fe__sk *p, size_t k, void *ex_work) {
+    const size_t n = cx->batch->n, m = cx->batch->m;
+    fe_emd_stats *out = &cx->out[cx->k0 + k];
+    fe_status st = load_one(cx, p, k);
+    if (st != FE_OK) return st;
     if (cx->opt->solver == FE_EMD_EXACT) {
         /* the exact solvers take an unpadded n x m matrix: K' is free scratch here */
         uint32_t flags = out->flags;
@@ -114,15 +131,95 @@ static fe_status solve_one(const rerank_ctx *cx, fe__sk *p, size_t k, void *ex_w
         st = fe__emd_exact_solve(p->K, n, m, cx->a, cx->b, NULL, out, ex_work);
         out->flags |= flags;
     } else {
-        fe__sk_prepare(p, cx->kern, cx->a, cx->b, cx->opt->epsilon);
+        fe__sk_prepare_f32(p, cx->kern, cx->S + k * cx->mb, cx->ldS, cx->a, cx->b,
+                           cx->opt->epsilon);
         st = fe__sk_solve(p, cx->kern, cx->opt, NULL, out);
     }
-    if (st != FE_OK) {
-        char why[256];
-        snprintf(why, sizeof why, "%s", fe_last_error());
-        st = fe__fail(st, "candidate %zu: %s", cx->k0 + k, why);
+    return st == FE_OK ? FE_OK : name_candidate(st, cx->k0 + k);
+}
+
+#if FE__EMD_HAVE_AVX2
+/* 16 x 16 Sinkhorn (the 4x4 grid) two candidates at a time: a lane whose candidate stops
+ * takes the next one at once; the last one runs alone. Each candidate's arithmetic is that of
+ * fe__sk_solve, so its result does not depend on its partner. */
+typedef struct pair_lane {
+    fe__sk16_lane l;
+    size_t        k;
+    double        sigma;
+} pair_lane;
+
+static fe_status pair_start(rerank_ctx *cx, pair_lane *pl, size_t k) {
+    fe_status st = load_one(cx, pl->l.p, k);
+    if (st != FE_OK) return st;
+    fe__sk_prepare_f32(pl->l.p, cx->kern, cx->S + k * cx->mb, cx->ldS, cx->a, cx->b,
+                       cx->opt->epsilon);
+    pl->k = k;
+    pl->sigma = fe__sk_start(pl->l.p);
+    pl->l.it = 0;
+    pl->l.max_iter = cx->opt->max_iter;
+    pl->l.thr_scaled = cx->opt->stop_threshold * pl->sigma;
+    pl->l.change = 0;
+    pl->l.fired = pl->l.bad = 0;
+    return FE_OK;
+}
+
+static fe_status pair_done(const rerank_ctx *cx, pair_lane *pl) {
+    fe_emd_stats *out = &cx->out[cx->k0 + pl->k];
+    if (!pl->l.bad && fe__sk_finish(pl->l.p, cx->kern, 0, NULL, out)) {
+        out->iterations = pl->l.it;
+        out->converged = pl->l.fired;
+        out->last_change = pl->sigma > 0 ? pl->l.change / pl->sigma : INFINITY;
+        out->algorithm = FE_EMD_ALG_SINKHORN;
+        return FE_OK;
     }
-    return st;
+    out->flags |= FE_EMD_FLAG_UNDERFLOW;   /* this candidate again, in the log domain */
+    fe_status st = fe__sk_solve_log(pl->l.p, cx->opt, NULL, out);
+    return st == FE_OK ? FE_OK : name_candidate(st, cx->k0 + pl->k);
+}
+
+static fe_status sinkhorn16_pairs(rerank_ctx *cx, fe__sk *pa, fe__sk *pb, size_t kc) {
+    pair_lane lanes[2] = {{.l = {.p = pa}}, {.l = {.p = pb}}};
+    int active[2] = {0, 0};
+    size_t next = 0;
+    fe_status st;
+    for (int l = 0; l < 2 && next < kc; l++, next++) {
+        if ((st = pair_start(cx, &lanes[l], next)) != FE_OK) return st;
+        active[l] = 1;
+    }
+    while (active[0] && active[1]) {
+        int done = fe__sk_iterate16x2_avx2(&lanes[0].l, &lanes[1].l, &cx->pf);
+        for (int l = 0; l < 2; l++) {
+            if (!(done & (1 << l))) continue;
+            if ((st = pair_done(cx, &lanes[l])) != FE_OK) return st;
+            if (next < kc) {
+                if ((st = pair_start(cx, &lanes[l], next++)) != FE_OK) return st;
+            } else {
+                active[l] = 0;
+            }
+        }
+    }
+    for (int l = 0; l < 2; l++) {   /* the last candidate alone */
+        if (!active[l]) continue;
+        pair_lane *pl = &lanes[l];
+        double change = pl->l.change;
+        uint32_t more = fe__sk_iterate16_avx2(pl->l.p, pl->l.max_iter - pl->l.it,
+                                              pl->l.thr_scaled, &change, &pl->l.fired, &pl->l.bad);
+        pl->l.it += more;
+        pl->l.change = change;
+        if ((st = pair_done(cx, pl)) != FE_OK) return st;
+    }
+    return FE_OK;
+}
+#endif
+
+/* Row pointers of candidates k0 .. k0+kc-1: m patch rows each, then g_bar (APC). */
+static void gather_rows(const fe_emd_batch *batch, int apc, size_t k0, size_t kc,
+                        const float **rows) {
+    const size_t m = batch->m, mb = m + (size_t)apc;
+    for (size_t k = 0; k < kc; k++) {
+        for (size_t j = 0; j < m; j++) rows[k * mb + j] = batch->cand[k0 + k] + j * batch->d;
+        if (apc) rows[k * mb + m] = batch->cand_mean[k0 + k];
+    }
 }
 
 fe_status fe_emd_rerank(fe_emd_workspace *ws, const fe_emd_batch *batch,
@@ -158,40 +255,60 @@ fe_status fe_emd_rerank(fe_emd_workspace *ws, const fe_emd_batch *batch,
      * Candidate k's block: C[i][k*mb + j] = s_ij; C[i][k*mb + m] = <q_i, g_bar> (APC a);
      * C[n][k*mb + j] = <q_bar, g_j> (APC b). */
     const size_t rows = n + (size_t)apc, mb = m + (size_t)apc;
-    size_t per = rows * mb, chunk = per >= CHUNK_FLOATS ? 1 : CHUNK_FLOATS / per;
+    size_t per = mb * d * sizeof(float), chunk = per >= CHUNK_BYTES ? 1 : CHUNK_BYTES / per;
     if (chunk > K) chunk = K;
     size_t off = 0, o_q, o_s, o_rows, o_a, o_b, o_sk, o_ex = 0, nd = fe__sk_doubles(n, m);
     size_t ex_bytes = exact ? fe__emd_exact_work_bytes(n, m) : 0;
     if (!nd || (exact && !ex_bytes) || !carve(&off, rows, d * sizeof(float), &o_q) ||
         !carve(&off, rows * chunk, mb * sizeof(float), &o_s) ||
-        !carve(&off, chunk * mb, sizeof(float *), &o_rows) ||
+        !carve(&off, 2 * chunk * mb, sizeof(float *), &o_rows) ||
         !carve(&off, n, sizeof(double), &o_a) || !carve(&off, m, sizeof(double), &o_b) ||
-        !carve(&off, nd, sizeof(double), &o_sk) ||
+        !carve(&off, 2 * nd, sizeof(double), &o_sk) ||
         (exact && !carve(&off, ex_bytes, 1, &o_ex)))
         return fe__fail(FE_E_OVERFLOW, "workspace size overflows");
     if (!ws) ws = &local;
     if ((st = ws_reserve(ws, off)) != FE_OK) return st;
     unsigned char *base = ws->mem;
     float *Qx = (float *)(base + o_q), *S = (float *)(base + o_s);
-    const float **brows = (const float **)(void *)(base + o_rows);
-    fe__sk p;
+    const float **rowbuf = (const float **)(void *)(base + o_rows);
+    fe__sk p, p2;
     fe__sk_bind(&p, (double *)(base + o_sk), n, m);
+    fe__sk_bind(&p2, (double *)(base + o_sk) + nd, n, m);
     rerank_ctx cx = {batch, opt, fe__emd_kernel_pick(), S, 0, 0, mb, apc,
-                     (double *)(base + o_a), (double *)(base + o_b), out_stats};
+                     (double *)(base + o_a), (double *)(base + o_b), out_stats,
+                     {NULL, 0, 0, 0, 0}};
 
     memcpy(Qx, batch->query, n * d * sizeof *Qx);
     if (apc) memcpy(Qx + n * d, batch->query_mean, d * sizeof *Qx);
 
-    for (size_t k0 = 0; k0 < K && st == FE_OK; k0 += chunk) {
-        const size_t kc = K - k0 < chunk ? K - k0 : chunk;
+    /* B rows of chunk c: rowbuf[(c % 2) * chunk * mb ...], built one chunk ahead. The first
+     * chunk is small: nothing runs before its GEMM to hide its memory latency. */
+    size_t first = chunk >= 8 ? chunk / 4 : chunk;
+    for (size_t k0 = 0, c = 0, kc; k0 < K && st == FE_OK; k0 += kc, c++) {
+        kc = c == 0 ? first : chunk;
+        kc = K - k0 < kc ? K - k0 : kc;
+        const float **brows = rowbuf + (c % 2) * chunk * mb;
+        if (k0 == 0) gather_rows(batch, apc, 0, kc, brows);
         /* all similarities of the chunk (and APC's dot products): one GEMM */
-        for (size_t k = 0; k < kc; k++) {
-            for (size_t j = 0; j < m; j++) brows[k * mb + j] = batch->cand[k0 + k] + j * d;
-            if (apc) brows[k * mb + m] = batch->cand_mean[k0 + k];
-        }
         cx.ldS = kc * mb;
         cx.k0 = k0;
         fe__emd_gemm_rows(cx.kern, rows, kc * mb, d, Qx, d, brows, S, cx.ldS);
+        /* the next chunk's rows, prefetched while this chunk is solved */
+        size_t k1 = k0 + kc, kc1 = K - k1 < chunk ? K - k1 : chunk;
+        fe__pf pf0 = {NULL, 0, d * sizeof(float), 0, 0};
+        cx.pf = pf0;
+        if (k1 < K) {
+            const float **next = rowbuf + ((c + 1) % 2) * chunk * mb;
+            gather_rows(batch, apc, k1, kc1, next);
+            cx.pf.rows = next;
+            cx.pf.n_rows = kc1 * mb;
+        }
+#if FE__EMD_HAVE_AVX2
+        if (cx.kern == FE__EMD_AVX2 && p.np == 16 && p.mp == 16 && !exact && !opt->log_domain) {
+            st = sinkhorn16_pairs(&cx, &p, &p2, kc);
+            continue;
+        }
+#endif
         for (size_t k = 0; k < kc && st == FE_OK; k++) st = solve_one(&cx, &p, k, base + o_ex);
     }
     fe__aligned_free(local.mem);

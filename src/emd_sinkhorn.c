@@ -63,7 +63,7 @@ void fe__sk_bind(fe__sk *p, double *mem, size_t n, size_t m) {
 
 /* Both loads also set cmin = min(1 - s) = 1 - max s (the rounding of 1 - s is monotone). */
 int fe__sk_load_f64(fe__sk *p, const double *s, size_t lds) {
-    double total = 0, smax = -INFINITY;
+    double total = 0, smax = -INFINITY, smin = INFINITY;
     for (size_t i = 0; i < p->np; i++)
         for (size_t j = 0; j < p->mp; j++) {
             int real = i < p->n && j < p->m;
@@ -71,8 +71,10 @@ int fe__sk_load_f64(fe__sk *p, const double *s, size_t lds) {
             p->s[i * p->mp + j] = v;
             total += v;
             if (real && v > smax) smax = v;
+            if (real && v < smin) smin = v;
         }
     p->cmin = 1.0 - smax;
+    p->cmax = 1.0 - smin;
     return isfinite(total);   /* any NaN or Inf makes the sum non-finite */
 }
 
@@ -82,7 +84,7 @@ int fe__sk_load_f32(fe__sk *p, fe__emd_kernel kern, const float *s, size_t lds) 
 #else
     (void)kern;
 #endif
-    double total = 0, smax = -INFINITY;
+    double total = 0, smax = -INFINITY, smin = INFINITY;
     for (size_t i = 0; i < p->np; i++)
         for (size_t j = 0; j < p->mp; j++) {
             int real = i < p->n && j < p->m;
@@ -90,8 +92,10 @@ int fe__sk_load_f32(fe__sk *p, fe__emd_kernel kern, const float *s, size_t lds) 
             p->s[i * p->mp + j] = v;
             total += v;
             if (real && v > smax) smax = v;
+            if (real && v < smin) smin = v;
         }
     p->cmin = 1.0 - smax;
+    p->cmax = 1.0 - smin;
     return isfinite(total);
 }
 
@@ -119,6 +123,23 @@ void fe__sk_prepare(fe__sk *p, fe__emd_kernel kern, const double *a, const doubl
     (void)kern;
 #endif
     kernel_ref(p);
+}
+
+void fe__sk_prepare_f32(fe__sk *p, fe__emd_kernel kern, const float *s, size_t lds,
+                        const double *a, const double *b, double eps) {
+#if FE__EMD_HAVE_AVX2
+    /* float exp while every exponent -(c - cmin)/eps stays above float's -87 */
+    if (kern == FE__EMD_AVX2 && (p->cmax - p->cmin) / eps <= 80.0) {
+        p->eps = eps;
+        for (size_t i = 0; i < p->np; i++) p->a[i] = i < p->n ? a[i] : 0.0;
+        for (size_t j = 0; j < p->mp; j++) p->b[j] = j < p->m ? b[j] : 0.0;
+        fe__sk_kernel_fast_avx2(p, s, lds);
+        return;
+    }
+#else
+    (void)s, (void)lds;
+#endif
+    fe__sk_prepare(p, kern, a, b, eps);
 }
 
 /* ---- plain iterations -------------------------------------------------------------------- */

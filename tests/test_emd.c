@@ -731,8 +731,8 @@ FE_TEST(emd_sinkhorn_marginals_converge) {
 /* ---- kernels ------------------------------------------------------------------------------------ */
 
 FE_TEST(emd_exp_accuracy) {
-    /* the AVX2 exp against libm over [-708, 0] (2e6 points + special values): <= 2 ulp
-     * (relative 4.5e-16); below -708.39 results are flushed to 0 */
+    /* the AVX2 exp against libm over [-708, 0] (2e6 points + special values): relative
+     * 4.5e-16 (~2 ulp); below -708.39 results are flushed to 0. The float exp likewise. */
 #if FE__EMD_HAVE_AVX2
     if (fe__emd_kernel_pick() != FE__EMD_AVX2) SKIP("no AVX2+FMA on this CPU (or FE_KERNEL=ref)");
     size_t N = 1u << 21;
@@ -755,10 +755,24 @@ FE_TEST(emd_exp_accuracy) {
     double control = fabs(y[N / 2] * (1 + 6.7e-16) - exp(x[N / 2])) / exp(x[N / 2]);
     free(x);
     free(y);
-    NOTE("worst relative error %.3g (%.2f ulp) at x = %.17g", worst, worst / DBL_EPSILON * 2, wx);
+    /* the float exp of the batched path: <= 3e-7 relative over [-87, 0], flush below -87.3 */
+    size_t NF = 1u << 20;
+    float *xf = malloc(NF * sizeof *xf), *yf = malloc(NF * sizeof *yf);
+    for (size_t i = 0; i < NF; i++) xf[i] = (float)(-87.0 * (double)i / (double)(NF - 1));
+    fe__emd_expf_neg_avx2(xf, yf, NF - 5);
+    fe__emd_expf_neg_avx2(xf + NF - 5, yf + NF - 5, 5);
+    double worstf = 0;
+    for (size_t i = 0; i < NF; i++) worstf = fmax(worstf, fabs(yf[i] - exp((double)xf[i])) / exp((double)xf[i]));
+    float ff[3] = {-87.5f, -200.0f, -INFINITY}, fyf[3];
+    fe__emd_expf_neg_avx2(ff, fyf, 3);
+    free(xf);
+    free(yf);
+    NOTE("double: worst relative error %.3g (%.2f ulp) at x = %.17g; float: %.3g",
+         worst, worst / DBL_EPSILON * 2, wx, worstf);
     CHECK(worst <= 4.5e-16);
     CHECK(fy[0] == 0 && fy[1] == 0 && fy[2] == 0 && fy[3] == 0);
     CHECK(control > 4.5e-16);
+    CHECK(worstf <= 3e-7 && fyf[0] == 0 && fyf[1] == 0 && fyf[2] == 0);
 #else
     SKIP("no AVX2 kernels on this architecture");
 #endif
@@ -844,6 +858,131 @@ FE_TEST(emd_kernels_agree) {
     }
     NOTE("%d/%d pairs with equal iteration counts, worst |ref - avx2| %.2g", same, total, worst);
     CHECK(worst <= 1e-12 && same > 0);
+}
+
+FE_TEST(emd_kernel_fast_matches_double) {
+    /* the batched path's float-accuracy kernel K' against the double one, on float
+     * similarities: relative difference <= 3e-7 (the float exp) + 1.2e-7 |exponent| (two
+     * float roundings forming the exponent (s - smax)/eps, up to 40 at eps 0.05); padding
+     * identical */
+    if (n_kernels() < 2) SKIP("only the portable kernel on this machine");
+    synth_rng rng = {8};
+    size_t sizes[][2] = {{16, 16}, {9, 9}, {13, 7}, {64, 64}, {3, 17}};
+    double worst = 0;
+    for (size_t sz = 0; sz < 5; sz++) {
+        size_t n = sizes[sz][0], m = sizes[sz][1], lds = m + 5, nd = fe__sk_doubles(n, m);
+        float *S = malloc(n * lds * sizeof *S);
+        double *m1 = fe__aligned_alloc(nd * sizeof(double)), *m2 = fe__aligned_alloc(nd * sizeof(double));
+        double a[64], b[64];
+        for (size_t k = 0; k < n * lds; k++) S[k] = (float)(2 * synth_unif(&rng) - 1);
+        for (size_t i = 0; i < 64; i++) a[i] = b[i] = 1.0 / 64;
+        fe__sk p1, p2;
+        fe__sk_bind(&p1, m1, n, m);
+        fe__sk_bind(&p2, m2, n, m);
+        CHECK(fe__sk_load_f32(&p1, FE__EMD_AVX2, S, lds) && fe__sk_load_f32(&p2, FE__EMD_AVX2, S, lds));
+        fe__sk_prepare(&p1, FE__EMD_AVX2, a, b, 0.05);
+        fe__sk_prepare_f32(&p2, FE__EMD_AVX2, S, lds, a, b, 0.05);
+        for (size_t i = 0; i < p1.np; i++)
+            for (size_t j = 0; j < p1.mp; j++) {
+                double k1 = p1.K[i * p1.mp + j], k2 = p2.K[i * p1.mp + j];
+                if (i >= n || j >= m) { CHECK(k1 == 1.0 && k2 == 1.0); continue; }
+                double x = -log(k1);   /* the exponent */
+                worst = fmax(worst, fabs(k2 - k1) / k1 / (3e-7 + 1.2e-7 * x));
+            }
+        free(S);
+        fe__aligned_free(m1);
+        fe__aligned_free(m2);
+    }
+    NOTE("worst |fast - double| / bound %.3g", worst);
+    CHECK_MSG(worst <= 1.0, "worst |fast - double| / bound %.3g", worst);
+}
+
+FE_TEST(emd_two_lane_bit_identical) {
+    /* the re-rank's 16 x 16 loop runs two candidates interleaved; each must come out exactly
+     * as alone (iterations, scalings), whatever its partner does */
+    if (n_kernels() < 2) SKIP("only the portable kernel on this machine");
+    synth_rng rng = {77};
+    size_t nd = fe__sk_doubles(16, 16);
+    double *mem = fe__aligned_alloc(4 * nd * sizeof(double));
+    int checked = 0;
+    for (int rep = 0; rep < 12; rep++) {
+        fe__sk p[4];
+        double sim[256], a[16], b[16];
+        for (int l = 0; l < 4; l++) {
+            float q[16 * 32], g[16 * 32], z[16 * 32], tmp[64];
+            synth_units(&rng, z, 16, 32);
+            synth_image(&rng, z, 16, 32, (rep + l) % 3 == 0 ? 0.5 : 0, q, tmp);
+            if ((rep + l) & 1) synth_units(&rng, z, 16, 32);
+            synth_image(&rng, z, 16, 32, 0, g, tmp);
+            CHECK_OK(fe_emd_similarity(q, 16, g, 16, 32, sim));
+            CHECK_OK(fe_emd_weights(FE_EMD_APC, sim, q, 16, g, 16, 32, NULL, NULL, a, b, NULL));
+            fe__sk_bind(&p[l], mem + l * nd, 16, 16);
+            fe__sk_load_f64(&p[l], sim, 16);
+            fe__sk_prepare(&p[l], FE__EMD_AVX2, a, b, 0.05);
+        }
+        /* lanes 0 and 1 together until one stops; lanes 2 and 3 (copies) alone */
+        memcpy(mem + 2 * nd, mem, 2 * nd * sizeof(double));
+        double s0 = fe__sk_start(&p[0]), s1 = fe__sk_start(&p[1]);
+        fe__sk_start(&p[2]);
+        fe__sk_start(&p[3]);
+        fe__sk16_lane A = {&p[0], 0, 100, 0.1 * s0, 0, 0, 0}, B = {&p[1], 0, 100, 0.1 * s1, 0, 0, 0};
+        int done = fe__sk_iterate16x2_avx2(&A, &B, NULL);
+        fe__sk16_lane *L[2] = {&A, &B};
+        for (int l = 0; l < 2; l++) {
+            double ch;
+            int fired, bad;
+            uint32_t it = fe__sk_iterate16_avx2(&p[2 + l], L[l]->it, L[l]->thr_scaled, &ch, &fired, &bad);
+            CHECK(it == L[l]->it && memcmp(p[2 + l].r, p[l].r, 16 * sizeof(double)) == 0 &&
+                  memcmp(p[2 + l].c, p[l].c, 16 * sizeof(double)) == 0 && ch == L[l]->change);
+            CHECK(((done >> l) & 1) == (fired || bad || it == 100));
+            checked++;
+        }
+    }
+    fe__aligned_free(mem);
+    NOTE("%d lanes bit-identical to their solo runs", checked);
+}
+
+FE_TEST(emd_rerank_underflow_in_pairs) {
+    /* eps so small that the plain iteration underflows for some candidates: inside the
+     * two-lane loop those candidates go to the log domain, flagged, and agree with the
+     * one-pair path (1e-5, float costs) */
+    synth_rng rng = {31};
+    size_t n = 16, d = 64, K = 9;
+    float *z = malloc(n * d * sizeof *z), *q = malloc(n * d * sizeof *q), tmp[128];
+    float *G = malloc(K * n * d * sizeof *G), *gm = malloc(K * d * sizeof *gm), qm[64];
+    const float *cand[9], *cm[9];
+    synth_units(&rng, z, n, d);
+    synth_image(&rng, z, n, d, 0.5, q, tmp);
+    synth_mean(q, n, d, qm);
+    for (size_t k = 0; k < K; k++) {
+        if (k % 2) synth_units(&rng, z, n, d);
+        synth_image(&rng, z, n, d, 0, G + k * n * d, tmp);
+        synth_mean(G + k * n * d, n, d, gm + k * d);
+        cand[k] = G + k * n * d;
+        cm[k] = gm + k * d;
+    }
+    fe_emd_options o;
+    fe_emd_options_default(&o);
+    o.weighting = FE_EMD_UNIFORM;
+    o.epsilon = 0.0004;
+    o.max_iter = 300;
+    fe_emd_stats st[9];
+    fe_emd_batch bt = {q, qm, n, n, d, K, cand, cm};
+    CHECK_OK(fe_emd_rerank(NULL, &bt, &o, st));
+    int flagged = 0;
+    double worst = 0;
+    for (size_t k = 0; k < K; k++) {
+        fe_emd_stats ps;
+        CHECK_OK(fe_emd_pair(q, n, cand[k], n, d, qm, cm[k], &o, NULL, NULL, NULL, &ps));
+        flagged += (st[k].flags & FE_EMD_FLAG_UNDERFLOW) != 0;
+        CHECK(st[k].algorithm == ((st[k].flags & FE_EMD_FLAG_UNDERFLOW) ? FE_EMD_ALG_SINKHORN_LOG
+                                                                         : FE_EMD_ALG_SINKHORN));
+        worst = fmax(worst, fabs(ps.similarity - st[k].similarity));
+    }
+    free(z); free(q); free(G); free(gm);
+    NOTE("%d of %zu candidates fell back to the log domain; worst |batch - pair| %.2g", flagged, K, worst);
+    CHECK(flagged > 0 && flagged < (int)K);
+    CHECK(worst <= 1e-5);
 }
 
 /* ---- batched re-rank ------------------------------------------------------------------------------ */
