@@ -900,6 +900,7 @@ FE_TEST(emd_kernel_fast_matches_double) {
 FE_TEST(emd_two_lane_bit_identical) {
     /* the re-rank's 16 x 16 loop runs two candidates interleaved; each must come out exactly
      * as alone (iterations, scalings), whatever its partner does */
+#if FE__EMD_HAVE_AVX2
     if (n_kernels() < 2) SKIP("only the portable kernel on this machine");
     synth_rng rng = {77};
     size_t nd = fe__sk_doubles(16, 16);
@@ -940,6 +941,9 @@ FE_TEST(emd_two_lane_bit_identical) {
     }
     fe__aligned_free(mem);
     NOTE("%d lanes bit-identical to their solo runs", checked);
+#else
+    SKIP("no AVX2 kernels in this build");
+#endif
 }
 
 FE_TEST(emd_rerank_underflow_in_pairs) {
