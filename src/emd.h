@@ -111,9 +111,10 @@ int fe__sk_step_ref(fe__sk *p, double *change);
 
 /* fe__sk_start, then fe__sk_step until the stop rule (thr in the paper's scale; 0: never),
  * max_iter, or under/overflow. Returns the iterations run; *fired = the stop rule held;
- * *last_change = mean|r - r_prev| of the last iteration (paper scale); *bad = see step. */
+ * *last_change = mean|r - r_prev| of the last iteration (paper scale); *bad = see step.
+ * pf (may be NULL): rows to stream into L2 meanwhile (16 x 16 SIMD loop only). */
 uint32_t fe__sk_iterate(fe__sk *p, fe__emd_kernel kern, uint32_t max_iter, double thr,
-                        double *last_change, int *fired, int *bad);
+                        double *last_change, int *fired, int *bad, fe__pf *pf);
 /* Log-domain iterations on the same problem (uses p->s, p->a, p->b; potentials in p->work).
  * Same outputs as fe__sk_iterate. */
 uint32_t fe__sk_iterate_log(fe__sk *p, uint32_t max_iter, double thr, double *last_change,
@@ -131,21 +132,10 @@ void fe__sk_kernel_fast_avx2(fe__sk *p, const float *s, size_t lds);
 void fe__emd_expf_neg_avx2(const float *x, float *y, size_t n);
 int fe__sk_step_avx2(fe__sk *p, double *change);
 /* The scaling loop for np == mp == 16 (the 4x4 grid), bit-identical to repeated
- * fe__sk_step_avx2; thr_scaled and *change in the r' scale. */
+ * fe__sk_step_avx2; thr_scaled and *change in the r' scale. pf (may be NULL) is stepped by 4
+ * lines per iteration. */
 uint32_t fe__sk_iterate16_avx2(fe__sk *p, uint32_t max_iter, double thr_scaled, double *change,
-                               int *fired, int *bad);
-/* A started 16 x 16 problem in flight: iterations so far, limit, stop threshold (r' scale),
- * and after each iteration its mean change (r' scale) and whether it stopped. */
-typedef struct fe__sk16_lane {
-    fe__sk  *p;
-    uint32_t it, max_iter;
-    double   thr_scaled, change;
-    int      fired, bad;
-} fe__sk16_lane;
-/* Advances two lanes together (the same arithmetic as fe__sk_iterate16_avx2) until at least
- * one stops (stop rule, max_iter, or under/overflow); returns 1 if A stopped, 2 if B, 3 both.
- * Both must have it < max_iter on entry. pf (may be NULL) is stepped by 8 lines per iteration. */
-int fe__sk_iterate16x2_avx2(fe__sk16_lane *A, fe__sk16_lane *B, fe__pf *pf);
+                               int *fired, int *bad, fe__pf *pf);
 int fe__sk_finish_avx2(fe__sk *p, double *plan, fe_emd_stats *st);
 #endif
 
@@ -154,7 +144,7 @@ int fe__sk_finish_avx2(fe__sk *p, double *plan, fe_emd_stats *st);
  * st->flags is kept (weight flags) and FE_EMD_FLAG_UNDERFLOW added when the log domain ran
  * after a failure. */
 fe_status fe__sk_solve(fe__sk *p, fe__emd_kernel kern, const fe_emd_options *opt, double *plan,
-                       fe_emd_stats *st);
+                       fe_emd_stats *st, fe__pf *pf);
 /* The log-domain solve alone (after a failed plain run, or on request). */
 fe_status fe__sk_solve_log(fe__sk *p, const fe_emd_options *opt, double *plan, fe_emd_stats *st);
 

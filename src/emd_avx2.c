@@ -385,7 +385,7 @@ int fe__sk_step_avx2(fe__sk *p, double *change) {
  * issue time, so one problem at a time keeps the FMA units busy. Same arithmetic order as
  * fe__sk_step_avx2. Returns the iterations run; *change, *fired, *bad as fe__sk_iterate. */
 uint32_t fe__sk_iterate16_avx2(fe__sk *p, uint32_t max_iter, double thr_scaled, double *change,
-                               int *fired, int *bad) {
+                               int *fired, int *bad, fe__pf *pf) {
     const double *K = p->K, *a = p->a, *b = p->b;
     double *r = p->r;
     const double n_real = (double)p->n;
@@ -393,10 +393,16 @@ uint32_t fe__sk_iterate16_avx2(fe__sk *p, uint32_t max_iter, double thr_scaled, 
     __m256d c0 = _mm256_loadu_pd(p->c), c1 = _mm256_loadu_pd(p->c + 4);
     __m256d c2 = _mm256_loadu_pd(p->c + 8), c3 = _mm256_loadu_pd(p->c + 12);
     uint32_t it = 0;
+    /* Under/overflow checks run on a min and a sum kept over all iterations and are tested
+     * once at exit: a NaN, Inf or tiny value anywhere spoils them, and a stop it may have
+     * triggered early is then discarded with the rest (log domain). Only the stop rule's
+     * sum is reduced each iteration. */
+    __m256d sum = _mm256_setzero_pd(), mn = _mm256_set1_pd(INFINITY);
     *fired = *bad = 0;
     while (it < max_iter) {
         it++;
-        __m256d err = _mm256_setzero_pd(), sum = err, mn = _mm256_set1_pd(INFINITY);
+        if (pf) fe__pf_step(pf, 4);
+        __m256d err = _mm256_setzero_pd();
 #pragma GCC unroll 4
         for (int g = 0; g < 4; g++) {   /* r = a / (K' c), rows 4g .. 4g+3 */
             const double *k = K + 64 * g;
@@ -451,114 +457,17 @@ uint32_t fe__sk_iterate16_avx2(fe__sk *p, uint32_t max_iter, double thr_scaled, 
             sum = _mm256_add_pd(sum, _mm256_add_pd(_mm256_add_pd(c0, c1), _mm256_add_pd(c2, c3)));
         }
         *change = hsum4d(err) / n_real;
-        if (!isfinite(hsum4d(sum)) || !(hmin4d(mn) >= DBL_MIN)) {
-            *bad = 1;
-            break;
-        }
         if (thr_scaled > 0 && *change < thr_scaled) {
             *fired = 1;
             break;
         }
     }
+    if (!isfinite(hsum4d(sum)) || !(hmin4d(mn) >= DBL_MIN)) *bad = 1, *fired = 0;
     _mm256_storeu_pd(p->c, c0);
     _mm256_storeu_pd(p->c + 4, c1);
     _mm256_storeu_pd(p->c + 8, c2);
     _mm256_storeu_pd(p->c + 12, c3);
     return it;
-}
-
-/* Two 16 x 16 problems advanced together until one stops. Each iteration is the same
- * arithmetic as fe__sk_iterate16_avx2 (so results are bit-identical), but the two problems'
- * independent dependency chains sit next to each other in the instruction stream, so the
- * out-of-order core overlaps them: one problem alone leaves the FMA units idle about half the
- * time. State lives in p->r and p->c between calls. */
-INLINE void u_group16(const fe__sk *p, int g, __m256d *err, __m256d *sum, __m256d *mn) {
-    const double *k = p->K + 64 * g, *c = p->c;
-    const __m256d sign = _mm256_set1_pd(-0.0);
-    __m256d c0 = _mm256_loadu_pd(c), c1 = _mm256_loadu_pd(c + 4);
-    __m256d c2 = _mm256_loadu_pd(c + 8), c3 = _mm256_loadu_pd(c + 12);
-    __m256d x0 = _mm256_mul_pd(_mm256_loadu_pd(k), c0);
-    __m256d x1 = _mm256_mul_pd(_mm256_loadu_pd(k + 16), c0);
-    __m256d x2 = _mm256_mul_pd(_mm256_loadu_pd(k + 32), c0);
-    __m256d x3 = _mm256_mul_pd(_mm256_loadu_pd(k + 48), c0);
-    x0 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 4), c1, x0);
-    x1 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 20), c1, x1);
-    x2 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 36), c1, x2);
-    x3 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 52), c1, x3);
-    x0 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 8), c2, x0);
-    x1 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 24), c2, x1);
-    x2 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 40), c2, x2);
-    x3 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 56), c2, x3);
-    x0 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 12), c3, x0);
-    x1 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 28), c3, x1);
-    x2 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 44), c3, x2);
-    x3 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 60), c3, x3);
-    __m256d u = reduce4(x0, x1, x2, x3);
-    __m256d rv = _mm256_div_pd(_mm256_loadu_pd(p->a + 4 * g), u);
-    *mn = _mm256_min_pd(*mn, u);
-    *err = _mm256_add_pd(*err, _mm256_andnot_pd(sign, _mm256_sub_pd(rv, _mm256_loadu_pd(p->r + 4 * g))));
-    *sum = _mm256_add_pd(*sum, rv);
-    _mm256_storeu_pd(p->r + 4 * g, rv);
-}
-
-INLINE void v_phase16(const fe__sk *p, __m256d *sum, __m256d *mn) {
-    const double *K = p->K, *r = p->r;
-    __m256d e0 = _mm256_setzero_pd(), e1 = e0, e2 = e0, e3 = e0;
-    __m256d o0 = e0, o1 = e0, o2 = e0, o3 = e0;
-#pragma GCC unroll 8
-    for (int i = 0; i < 16; i += 2) {
-        const double *k = K + 16 * i;
-        __m256d re = _mm256_broadcast_sd(r + i), ro = _mm256_broadcast_sd(r + i + 1);
-        e0 = _mm256_fmadd_pd(_mm256_loadu_pd(k), re, e0);
-        e1 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 4), re, e1);
-        e2 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 8), re, e2);
-        e3 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 12), re, e3);
-        o0 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 16), ro, o0);
-        o1 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 20), ro, o1);
-        o2 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 24), ro, o2);
-        o3 = _mm256_fmadd_pd(_mm256_loadu_pd(k + 28), ro, o3);
-    }
-    e0 = _mm256_add_pd(e0, o0);
-    e1 = _mm256_add_pd(e1, o1);
-    e2 = _mm256_add_pd(e2, o2);
-    e3 = _mm256_add_pd(e3, o3);
-    __m256d c0 = _mm256_div_pd(_mm256_loadu_pd(p->b), e0);
-    __m256d c1 = _mm256_div_pd(_mm256_loadu_pd(p->b + 4), e1);
-    __m256d c2 = _mm256_div_pd(_mm256_loadu_pd(p->b + 8), e2);
-    __m256d c3 = _mm256_div_pd(_mm256_loadu_pd(p->b + 12), e3);
-    *mn = _mm256_min_pd(_mm256_min_pd(*mn, _mm256_min_pd(e0, e1)), _mm256_min_pd(e2, e3));
-    *sum = _mm256_add_pd(*sum, _mm256_add_pd(_mm256_add_pd(c0, c1), _mm256_add_pd(c2, c3)));
-    _mm256_storeu_pd(p->c, c0);
-    _mm256_storeu_pd(p->c + 4, c1);
-    _mm256_storeu_pd(p->c + 8, c2);
-    _mm256_storeu_pd(p->c + 12, c3);
-}
-
-int fe__sk_iterate16x2_avx2(fe__sk16_lane *A, fe__sk16_lane *B, fe__pf *pf) {
-    fe__sk *pa = A->p, *pb = B->p;
-    for (;;) {
-        if (pf) fe__pf_step(pf, 8);
-        __m256d ea = _mm256_setzero_pd(), sa = ea, ma = _mm256_set1_pd(INFINITY);
-        __m256d eb = ea, sb = ea, mb = ma;
-#pragma GCC unroll 4
-        for (int g = 0; g < 4; g++) {
-            u_group16(pa, g, &ea, &sa, &ma);
-            u_group16(pb, g, &eb, &sb, &mb);
-        }
-        v_phase16(pa, &sa, &ma);
-        v_phase16(pb, &sb, &mb);
-        A->it++;
-        B->it++;
-        A->change = hsum4d(ea) / (double)pa->n;
-        B->change = hsum4d(eb) / (double)pb->n;
-        A->bad = !isfinite(hsum4d(sa)) || !(hmin4d(ma) >= DBL_MIN);
-        B->bad = !isfinite(hsum4d(sb)) || !(hmin4d(mb) >= DBL_MIN);
-        A->fired = !A->bad && A->thr_scaled > 0 && A->change < A->thr_scaled;
-        B->fired = !B->bad && B->thr_scaled > 0 && B->change < B->thr_scaled;
-        int done = (A->bad || A->fired || A->it >= A->max_iter) |
-                   (B->bad || B->fired || B->it >= B->max_iter) << 1;
-        if (done) return done;
-    }
 }
 
 /* T_ij = r_i K'_ij c_j (padded c_j = 0 makes padded columns vanish); S = sum T s; cost =

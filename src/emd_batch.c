@@ -6,9 +6,9 @@
  * next chunk's rows are prefetched while one is solved) the similarities come from one GEMM of
  * [query; q_bar] against all the chunk's candidate rows [g_1..g_m; g_bar] (row pointers: no
  * gather copy), so APC's dot products come out of the same GEMM. Then per candidate: masses,
- * kernel and Sinkhorn in double (16 x 16 problems two at a time), or the exact solver.
+ * kernel and Sinkhorn in double, or the exact solver.
  * Workspace (one block, 64-byte aligned pieces): Qx | S | B row pointers | a, b | Sinkhorn
- * problems (two) | exact-solver scratch (only with --solver exact).
+ * problem | exact-solver scratch (only with --solver exact).
  */
 #include "emd.h"
 
@@ -99,7 +99,7 @@ static void masses(const rerank_ctx *cx, size_t k, uint32_t *flags) {
 static fe_status load_one(rerank_ctx *cx, fe__sk *p, size_t k) {
     fe_emd_stats *out = &cx->out[cx->k0 + k];
     memset(out, 0, sizeof *out);
-    fe__pf_step(&cx->pf, 64);   /* ~4 rows per candidate; the 16 x 16 loop adds more */
+    fe__pf_step(&cx->pf, 64);   /* ~4 rows per candidate; the 16 x 16 loop streams the rest */
     if (!fe__sk_load_f32(p, cx->kern, cx->S + k * cx->mb, cx->ldS))
         return fe__fail(FE_E_NUMERIC, "candidate %zu: a similarity is not finite (non-finite "
                         "patch values?)", cx->k0 + k);
@@ -133,84 +133,10 @@ static fe_status solve_one(rerank_ctx *cx, fe__sk *p, size_t k, void *ex_work) {
     } else {
         fe__sk_prepare_f32(p, cx->kern, cx->S + k * cx->mb, cx->ldS, cx->a, cx->b,
                            cx->opt->epsilon);
-        st = fe__sk_solve(p, cx->kern, cx->opt, NULL, out);
+        st = fe__sk_solve(p, cx->kern, cx->opt, NULL, out, &cx->pf);
     }
     return st == FE_OK ? FE_OK : name_candidate(st, cx->k0 + k);
 }
-
-#if FE__EMD_HAVE_AVX2
-/* 16 x 16 Sinkhorn (the 4x4 grid) two candidates at a time: a lane whose candidate stops
- * takes the next one at once; the last one runs alone. Each candidate's arithmetic is that of
- * fe__sk_solve, so its result does not depend on its partner. */
-typedef struct pair_lane {
-    fe__sk16_lane l;
-    size_t        k;
-    double        sigma;
-} pair_lane;
-
-static fe_status pair_start(rerank_ctx *cx, pair_lane *pl, size_t k) {
-    fe_status st = load_one(cx, pl->l.p, k);
-    if (st != FE_OK) return st;
-    fe__sk_prepare_f32(pl->l.p, cx->kern, cx->S + k * cx->mb, cx->ldS, cx->a, cx->b,
-                       cx->opt->epsilon);
-    pl->k = k;
-    pl->sigma = fe__sk_start(pl->l.p);
-    pl->l.it = 0;
-    pl->l.max_iter = cx->opt->max_iter;
-    pl->l.thr_scaled = cx->opt->stop_threshold * pl->sigma;
-    pl->l.change = 0;
-    pl->l.fired = pl->l.bad = 0;
-    return FE_OK;
-}
-
-static fe_status pair_done(const rerank_ctx *cx, pair_lane *pl) {
-    fe_emd_stats *out = &cx->out[cx->k0 + pl->k];
-    if (!pl->l.bad && fe__sk_finish(pl->l.p, cx->kern, 0, NULL, out)) {
-        out->iterations = pl->l.it;
-        out->converged = pl->l.fired;
-        out->last_change = pl->sigma > 0 ? pl->l.change / pl->sigma : INFINITY;
-        out->algorithm = FE_EMD_ALG_SINKHORN;
-        return FE_OK;
-    }
-    out->flags |= FE_EMD_FLAG_UNDERFLOW;   /* this candidate again, in the log domain */
-    fe_status st = fe__sk_solve_log(pl->l.p, cx->opt, NULL, out);
-    return st == FE_OK ? FE_OK : name_candidate(st, cx->k0 + pl->k);
-}
-
-static fe_status sinkhorn16_pairs(rerank_ctx *cx, fe__sk *pa, fe__sk *pb, size_t kc) {
-    pair_lane lanes[2] = {{.l = {.p = pa}}, {.l = {.p = pb}}};
-    int active[2] = {0, 0};
-    size_t next = 0;
-    fe_status st;
-    for (int l = 0; l < 2 && next < kc; l++, next++) {
-        if ((st = pair_start(cx, &lanes[l], next)) != FE_OK) return st;
-        active[l] = 1;
-    }
-    while (active[0] && active[1]) {
-        int done = fe__sk_iterate16x2_avx2(&lanes[0].l, &lanes[1].l, &cx->pf);
-        for (int l = 0; l < 2; l++) {
-            if (!(done & (1 << l))) continue;
-            if ((st = pair_done(cx, &lanes[l])) != FE_OK) return st;
-            if (next < kc) {
-                if ((st = pair_start(cx, &lanes[l], next++)) != FE_OK) return st;
-            } else {
-                active[l] = 0;
-            }
-        }
-    }
-    for (int l = 0; l < 2; l++) {   /* the last candidate alone */
-        if (!active[l]) continue;
-        pair_lane *pl = &lanes[l];
-        double change = pl->l.change;
-        uint32_t more = fe__sk_iterate16_avx2(pl->l.p, pl->l.max_iter - pl->l.it,
-                                              pl->l.thr_scaled, &change, &pl->l.fired, &pl->l.bad);
-        pl->l.it += more;
-        pl->l.change = change;
-        if ((st = pair_done(cx, pl)) != FE_OK) return st;
-    }
-    return FE_OK;
-}
-#endif
 
 /* Row pointers of candidates k0 .. k0+kc-1: m patch rows each, then g_bar (APC). */
 static void gather_rows(const fe_emd_batch *batch, int apc, size_t k0, size_t kc,
@@ -263,7 +189,7 @@ fe_status fe_emd_rerank(fe_emd_workspace *ws, const fe_emd_batch *batch,
         !carve(&off, rows * chunk, mb * sizeof(float), &o_s) ||
         !carve(&off, 2 * chunk * mb, sizeof(float *), &o_rows) ||
         !carve(&off, n, sizeof(double), &o_a) || !carve(&off, m, sizeof(double), &o_b) ||
-        !carve(&off, 2 * nd, sizeof(double), &o_sk) ||
+        !carve(&off, nd, sizeof(double), &o_sk) ||
         (exact && !carve(&off, ex_bytes, 1, &o_ex)))
         return fe__fail(FE_E_OVERFLOW, "workspace size overflows");
     if (!ws) ws = &local;
@@ -271,9 +197,8 @@ fe_status fe_emd_rerank(fe_emd_workspace *ws, const fe_emd_batch *batch,
     unsigned char *base = ws->mem;
     float *Qx = (float *)(base + o_q), *S = (float *)(base + o_s);
     const float **rowbuf = (const float **)(void *)(base + o_rows);
-    fe__sk p, p2;
+    fe__sk p;
     fe__sk_bind(&p, (double *)(base + o_sk), n, m);
-    fe__sk_bind(&p2, (double *)(base + o_sk) + nd, n, m);
     rerank_ctx cx = {batch, opt, fe__emd_kernel_pick(), S, 0, 0, mb, apc,
                      (double *)(base + o_a), (double *)(base + o_b), out_stats,
                      {NULL, 0, 0, 0, 0}};
@@ -303,12 +228,6 @@ fe_status fe_emd_rerank(fe_emd_workspace *ws, const fe_emd_batch *batch,
             cx.pf.rows = next;
             cx.pf.n_rows = kc1 * mb;
         }
-#if FE__EMD_HAVE_AVX2
-        if (cx.kern == FE__EMD_AVX2 && p.np == 16 && p.mp == 16 && !exact && !opt->log_domain) {
-            st = sinkhorn16_pairs(&cx, &p, &p2, kc);
-            continue;
-        }
-#endif
         for (size_t k = 0; k < kc && st == FE_OK; k++) st = solve_one(&cx, &p, k, base + o_ex);
     }
     fe__aligned_free(local.mem);
