@@ -66,6 +66,20 @@ INLINE void gemm_block(const int MR, const int NR, size_t K, const float *A, siz
             for (int j = 0; j < NR; j++) acc[i][j] = _mm256_fmadd_ps(av, bv[j], acc[i][j]);
         }
     }
+    if (MR == 4) {
+        /* per column, the 4 rows' sums at once: [sum acc0, sum acc1, sum acc2, sum acc3] */
+#pragma GCC unroll 3
+        for (int j = 0; j < NR; j++) {
+            __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(acc[0][j], acc[1][j]),
+                                      _mm256_hadd_ps(acc[2][j], acc[3][j]));
+            __m128 v = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+            _mm_store_ss(C + j, v);
+            _mm_store_ss(C + ldc + j, _mm_movehdup_ps(v));
+            _mm_store_ss(C + 2 * ldc + j, _mm_movehl_ps(v, v));
+            _mm_store_ss(C + 3 * ldc + j, _mm_shuffle_ps(v, v, 3));
+        }
+        return;
+    }
 #pragma GCC unroll 4
     for (int i = 0; i < MR; i++)
 #pragma GCC unroll 3

@@ -53,6 +53,7 @@ static int carve(size_t *off, size_t count, size_t size, size_t *at) {
  * next chunk's rows can be prefetched from DRAM (the solver leaves the memory system idle) and
  * its GEMM then reads them from cache. */
 #define CHUNK_BYTES (256u * 1024u)
+
 typedef struct rerank_ctx {
     const fe_emd_batch   *batch;
     const fe_emd_options *opt;
@@ -66,15 +67,16 @@ typedef struct rerank_ctx {
     fe__pf                pf;       /* the next chunk's rows, streamed in during the solves   */
 } rerank_ctx;
 
-/* Masses of chunk candidate k from its similarity block (see the layout in fe_emd_rerank). */
-static void masses(const rerank_ctx *cx, size_t k, uint32_t *flags) {
+/* Masses of chunk candidate k from its similarity block (see the layout in fe_emd_rerank).
+ * Returns 0 if an APC dot product is not finite (the n x m block is checked by the load). */
+static int masses(const rerank_ctx *cx, size_t k, uint32_t *flags) {
     const size_t n = cx->batch->n, m = cx->batch->m, ldS = cx->ldS;
     const float *Sk = cx->S + k * cx->mb;
     double *a = cx->a, *b = cx->b;
     if (cx->opt->weighting == FE_EMD_UNIFORM) {
         for (size_t i = 0; i < n; i++) a[i] = 1.0 / (double)n;
         for (size_t j = 0; j < m; j++) b[j] = 1.0 / (double)m;
-        return;
+        return 1;
     }
     if (cx->opt->weighting == FE_EMD_SC) {
         for (size_t j = 0; j < m; j++) b[j] = 0;
@@ -88,26 +90,27 @@ static void masses(const rerank_ctx *cx, size_t k, uint32_t *flags) {
             a[i] = row;
         }
     } else {   /* APC: <q_i, g_bar> in the extra column, <q_bar, g_j> in the extra row */
-        for (size_t i = 0; i < n; i++) a[i] = Sk[i * ldS + m];
-        for (size_t j = 0; j < m; j++) b[j] = Sk[n * ldS + j];
+        double total = 0;
+        for (size_t i = 0; i < n; i++) total += a[i] = Sk[i * ldS + m];
+        for (size_t j = 0; j < m; j++) total += b[j] = Sk[n * ldS + j];
+        if (!isfinite(total)) return 0;
     }
     fe__emd_normalise(a, n, flags);
     fe__emd_normalise(b, m, flags);
+    return 1;
 }
 
 /* Loads candidate k of the chunk into p and computes its masses into cx->a, cx->b. */
 static fe_status load_one(rerank_ctx *cx, fe__sk *p, size_t k) {
     fe_emd_stats *out = &cx->out[cx->k0 + k];
     memset(out, 0, sizeof *out);
-    fe__pf_step(&cx->pf, 64);   /* ~4 rows per candidate; the 16 x 16 loop streams the rest */
+    fe__pf_step(&cx->pf, 128);   /* 8 rows per candidate; the 16 x 16 loop streams the rest */
     if (!fe__sk_load_f32(p, cx->kern, cx->S + k * cx->mb, cx->ldS))
         return fe__fail(FE_E_NUMERIC, "candidate %zu: a similarity is not finite (non-finite "
                         "patch values?)", cx->k0 + k);
-    masses(cx, k, &out->flags);
-    for (size_t i = 0; i < cx->batch->n; i++)
-        if (!isfinite(cx->a[i]))
-            return fe__fail(FE_E_NUMERIC, "candidate %zu: APC weight %zu is not finite",
-                            cx->k0 + k, i);
+    if (!masses(cx, k, &out->flags))
+        return fe__fail(FE_E_NUMERIC, "candidate %zu: an APC dot product is not finite "
+                        "(non-finite mean vector?)", cx->k0 + k);
     return FE_OK;
 }
 

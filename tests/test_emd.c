@@ -1092,6 +1092,11 @@ FE_TEST(emd_bad_arguments) {
     CHECK_MSG(strstr(fe_last_error(), "candidate 1") != NULL, "message: %s", fe_last_error());
     bt.n_cand = 1;
     CHECK_OK(fe_emd_rerank(NULL, &bt, &o, out));
+    float nan_mean[4] = {0.5f, NAN, 0.5f, 0.5f};
+    const float *cm_nan[1] = {nan_mean};
+    bt.cand_mean = cm_nan;
+    CHECK_STATUS(fe_emd_rerank(NULL, &bt, &o, out), FE_E_NUMERIC);
+    CHECK_MSG(strstr(fe_last_error(), "APC") != NULL, "message: %s", fe_last_error());
     bt.cand_mean = NULL;
     CHECK_STATUS(fe_emd_rerank(NULL, &bt, &o, out), FE_E_ARG);
     o.weighting = FE_EMD_UNIFORM;
