@@ -199,7 +199,7 @@ typedef struct fe_gallery fe_gallery;
  *                                                         search path: one GEMM for all costs)
  * All functions are thread-safe; a workspace must not be shared by two threads at once. */
 
-#define FE_EMD_MAX_PATCHES 4096u     /* n or m (the kernel matrix holds n*m doubles)           */
+#define FE_EMD_MAX_PATCHES 1024u     /* n or m: workspaces hold a few n*m doubles (<= 16 MiB)    */
 #define FE_EMD_MAX_DIM     65536u    /* d                                                       */
 #define FE_EMD_MAX_ITER    1000000u  /* max_iter                                                */
 

@@ -119,6 +119,17 @@ fe_status fe__emd_transport(const double *cost, size_t n, size_t m, const double
         g[j] = mn;   /* f = 0, g_j = min_i c_ij: dual feasible */
         demand[j] = b[j];
     }
+    /* greedy start on tight arcs (c_ij - f_i - g_j = 0 at each column's minimum): a flow
+     * there keeps complementary slackness, and saves many augmenting paths */
+    for (size_t j = 0; j < m; j++) {
+        size_t best = 0;
+        for (size_t i = 1; i < n; i++) best = cost[i * m + j] < cost[best * m + j] ? i : best;
+        double t = supply[best] < demand[j] ? supply[best] : demand[j];
+        if (t <= 0) continue;
+        x[best * m + j] = t;
+        supply[best] -= t;
+        demand[j] -= t;
+    }
     *augmentations = 0;
     for (;;) {
         int any_supply = 0, any_demand = 0;
