@@ -132,7 +132,7 @@ void fe__sk_kernel_fast_avx2(fe__sk *p, const float *s, size_t lds);
 void fe__emd_expf_neg_avx2(const float *x, float *y, size_t n);
 int fe__sk_step_avx2(fe__sk *p, double *change);
 /* The scaling loop for np == mp == 16 (the 4x4 grid), bit-identical to repeated
- * fe__sk_step_avx2; thr_scaled and *change in the r' scale. pf (may be NULL) is stepped by 4
+ * fe__sk_step_avx2; thr_scaled and *change in the r' scale. pf (may be NULL) is stepped by 8
  * lines per iteration. */
 uint32_t fe__sk_iterate16_avx2(fe__sk *p, uint32_t max_iter, double thr_scaled, double *change,
                                int *fired, int *bad, fe__pf *pf);

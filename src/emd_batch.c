@@ -104,7 +104,7 @@ static int masses(const rerank_ctx *cx, size_t k, uint32_t *flags) {
 static fe_status load_one(rerank_ctx *cx, fe__sk *p, size_t k) {
     fe_emd_stats *out = &cx->out[cx->k0 + k];
     memset(out, 0, sizeof *out);
-    fe__pf_step(&cx->pf, 128);   /* 8 rows per candidate; the 16 x 16 loop streams the rest */
+    fe__pf_step(&cx->pf, 16);   /* a row per candidate; the 16 x 16 loop streams the rest */
     if (!fe__sk_load_f32(p, cx->kern, cx->S + k * cx->mb, cx->ldS))
         return fe__fail(FE_E_NUMERIC, "candidate %zu: a similarity is not finite (non-finite "
                         "patch values?)", cx->k0 + k);
