@@ -296,16 +296,21 @@ typedef struct fe_emd_batch {
     const float        *query_mean;  /* d, average-pooled and L2-normalised (APC only)          */
     size_t              n, m, d;     /* query patches, patches per candidate, dimension         */
     size_t              n_cand;
-    const float *const *cand;        /* n_cand pointers to m*d blocks (rows L2-normalised);
-                                        blocks stacked contiguously run as a single GEMM        */
+    const float *const *cand;        /* n_cand pointers to m*d blocks (rows L2-normalised),
+                                        anywhere in memory (e.g. straight into a mapped
+                                        gallery: no copy is made)                               */
     const float *const *cand_mean;   /* n_cand pointers to d floats (APC only; else NULL)       */
 } fe_emd_batch;
 
-/* Fills out_stats[k] (similarity, iterations, marginal error, ...) for every candidate.
- * Costs come from a float GEMM of the query against all candidate patches; everything after
- * runs in double, as fe_emd_sinkhorn / fe_emd_exact. ws may be NULL (allocates per call).
- * FE_E_ARG, FE_E_LIMIT, FE_E_NOMEM, FE_E_NUMERIC (a non-finite patch value; the message names
- * the candidate). */
+/* Fills out_stats[k] (similarity, iterations, marginal error, ...) for every candidate, with
+ * opt's weighting and solver (NULL: the paper's defaults: APC, Sinkhorn eps 0.05, <= 100
+ * iterations, stop at 0.1). Costs come from a float GEMM of the query (and q_bar) against all
+ * candidates' patches (and g_bar), chunk by chunk; masses, kernel, iterations and plan sums
+ * then run in double as fe_emd_sinkhorn / fe_emd_exact do, except that the kernel is
+ * computed to float accuracy (its inputs have no more). Single-threaded: run one query per
+ * thread, each with its own workspace. ws may be NULL (allocates per call). FE_E_ARG,
+ * FE_E_LIMIT, FE_E_NOMEM, FE_E_NUMERIC (a non-finite patch or mean value; the message names
+ * the candidate; out_stats is then zeroed). */
 fe_status fe_emd_rerank(fe_emd_workspace *ws, const fe_emd_batch *batch,
                         const fe_emd_options *opt, fe_emd_stats *out_stats);
 
