@@ -122,11 +122,12 @@ uint32_t fe__sk_iterate_log(fe__sk *p, uint32_t max_iter, double thr, double *la
 /* After fe__sk_iterate (log = 0) or fe__sk_iterate_log (log = 1): similarity, cost and
  * marginal error into st; the plan into plan (n*m) when not NULL. 0 if a value is not finite. */
 int fe__sk_finish(fe__sk *p, fe__emd_kernel kern, int log, double *plan, fe_emd_stats *st);
-int fe__sk_finish_ref(fe__sk *p, double *plan, fe_emd_stats *st);
 
 #if FE__EMD_HAVE_AVX2
 int fe__sk_load_f32_avx2(fe__sk *p, const float *s, size_t lds);
 void fe__sk_kernel_avx2(fe__sk *p);
+/* K' from the float similarities s (row stride lds) with the float exp; exponents must stay
+ * >= -87 (fe__sk_prepare_f32 checks). */
 void fe__sk_kernel_fast_avx2(fe__sk *p, const float *s, size_t lds);
 /* y = exp(x) for x <= 0 in float: relative error ~2e-7; below -87.3 flushed to 0. */
 void fe__emd_expf_neg_avx2(const float *x, float *y, size_t n);

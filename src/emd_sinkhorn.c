@@ -305,10 +305,6 @@ static int finish_scalar(fe__sk *p, int log_dom, double *plan, fe_emd_stats *st)
     return isfinite(sim) && isfinite(total) && isfinite(merr);
 }
 
-int fe__sk_finish_ref(fe__sk *p, double *plan, fe_emd_stats *st) {
-    return finish_scalar(p, 0, plan, st);
-}
-
 int fe__sk_finish(fe__sk *p, fe__emd_kernel kern, int log_dom, double *plan, fe_emd_stats *st) {
     if (log_dom) return finish_scalar(p, 1, plan, st);
 #if FE__EMD_HAVE_AVX2
