@@ -290,6 +290,134 @@ fe_status fe_landmarks_parse(const char *text, fe_landmarks *out_lm);
 
 typedef struct fe_gallery fe_gallery;
 
+/* ---- Stage 2 building blocks: patch-wise EMD (../shared/design/METHOD.md, "Stage 2") -----
+ *
+ * A pair is n query patches q_i and m candidate patches g_j (rows of length d, L2-normalised),
+ * or directly their similarity matrix s_ij = <q_i, g_j> (n*m doubles, row-major). The ground
+ * cost is c_ij = 1 - s_ij; a (n) and b (m) are the patch masses; the plan T (n*m, row-major)
+ * moves a to b, and S_emd = sum_ij T_ij s_ij.
+ *
+ *   fe_emd_similarity + fe_emd_weights + fe_emd_sinkhorn | fe_emd_exact   one pair, in double
+ *   fe_emd_pair                                           the same in one call, from patches
+ *   fe_emd_rerank                                         one query against K candidates (the
+ *                                                         search path: one GEMM for all costs)
+ * All functions are thread-safe; a workspace must not be shared by two threads at once. */
+
+#define FE_EMD_MAX_PATCHES 1024u     /* n or m: workspaces hold a few n*m doubles (<= 16 MiB)    */
+#define FE_EMD_MAX_DIM     65536u    /* d                                                       */
+#define FE_EMD_MAX_ITER    1000000u  /* max_iter                                                */
+
+typedef enum fe_emd_weighting {
+    FE_EMD_UNIFORM = 0,   /* 1/n and 1/m                                                       */
+    FE_EMD_SC      = 1,   /* a_i ~ sum_j c_ij, b_j ~ sum_i c_ij, each / (sum + 1e-7)            */
+    FE_EMD_APC     = 2    /* a_i ~ max(0, <q_i, mean(g)>), b_j ~ max(0, <g_j, mean(q)>), same   */
+} fe_emd_weighting;
+
+typedef enum fe_emd_solver {
+    FE_EMD_SINKHORN = 0,  /* entropic OT, the paper's recipe (--solver sinkhorn)               */
+    FE_EMD_EXACT    = 1   /* exact EMD (--solver exact)                                        */
+} fe_emd_solver;
+
+/* Which algorithm produced a result (fe_emd_stats.algorithm). */
+typedef enum fe_emd_algorithm {
+    FE_EMD_ALG_NONE         = 0,
+    FE_EMD_ALG_SINKHORN     = 1,  /* scaling iterations in double                              */
+    FE_EMD_ALG_SINKHORN_LOG = 2,  /* log-domain (stabilised) iterations                        */
+    FE_EMD_ALG_ASSIGNMENT   = 3,  /* exact, uniform weights and n == m: shortest augmenting
+                                     paths (Jonker-Volgenant / Hungarian), O(n^3)              */
+    FE_EMD_ALG_TRANSPORT    = 4   /* exact, general weights: successive shortest paths         */
+} fe_emd_algorithm;
+
+#define FE_EMD_FLAG_UNDERFLOW        1u  /* plain Sinkhorn under/overflowed: log domain took over */
+#define FE_EMD_FLAG_UNIFORM_FALLBACK 2u  /* a weight vector had no mass: uniform used instead  */
+
+typedef struct fe_emd_options {
+    uint32_t         size;            /* sizeof(fe_emd_options), set by fe_emd_options_default */
+    fe_emd_weighting weighting;       /* FE_EMD_APC                                             */
+    fe_emd_solver    solver;          /* FE_EMD_SINKHORN                                        */
+    double           epsilon;         /* 0.05: kernel K_ij = exp(-c_ij / epsilon)               */
+    uint32_t         max_iter;        /* 100                                                    */
+    double           stop_threshold;  /* 0.1: stop when mean_i |r_i - r_prev_i| < this;
+                                         0 runs exactly max_iter iterations                     */
+    int              log_domain;      /* 0: plain iterations, log domain only on underflow;
+                                         1: always the log domain                               */
+} fe_emd_options;
+
+void fe_emd_options_default(fe_emd_options *opt);
+
+typedef struct fe_emd_stats {
+    double           similarity;      /* S_emd = sum T_ij s_ij                                  */
+    double           cost;            /* sum T_ij (1 - s_ij)                                    */
+    double           marginal_error;  /* max(max_i |(T 1)_i - a_i|, max_j |(T^T 1)_j - b_j|);
+                                         exact solvers: against a and b scaled to sum 1        */
+    double           last_change;     /* Sinkhorn: mean |r - r_prev| of the last iteration     */
+    uint32_t         iterations;      /* Sinkhorn iterations run; exact: augmenting paths      */
+    int              converged;       /* Sinkhorn: the stop rule fired; exact: 1 (optimal)      */
+    fe_emd_algorithm algorithm;
+    uint32_t         flags;           /* FE_EMD_FLAG_*                                          */
+} fe_emd_stats;
+
+/* sim[i*m + j] = <q_i, g_j>, accumulated in double. q is n*d, g is m*d, row-major. */
+fe_status fe_emd_similarity(const float *q, size_t n, const float *g, size_t m, size_t d,
+                            double *sim);
+/* APC's average-pooled vector: the mean of the n rows of p (n*d), L2-normalised, into out (d).
+ * FE_E_NUMERIC if the mean is zero or not finite. */
+fe_status fe_emd_mean_patch(const float *p, size_t n, size_t d, float *out);
+/* Patch masses into a (n) and b (m). UNIFORM needs only n, m; SC needs sim; APC needs q, g, d
+ * and the mean vectors (q_mean, g_mean; NULL: fe_emd_mean_patch of q, g). A side with no mass
+ * (all zero) becomes uniform and sets FE_EMD_FLAG_UNIFORM_FALLBACK in *out_flags (may be NULL). */
+fe_status fe_emd_weights(fe_emd_weighting w, const double *sim, const float *q, size_t n,
+                         const float *g, size_t m, size_t d, const float *q_mean,
+                         const float *g_mean, double *a, double *b, uint32_t *out_flags);
+/* Entropic OT exactly as METHOD.md: K = exp(-c/eps), r = 1, c = 1; repeat r = a/(K c),
+ * c = b/(K^T r) until mean|r - r_prev| < stop_threshold or max_iter; T = diag(r) K diag(c).
+ * Iterates in double; on under/overflow it restarts in the log domain (FE_EMD_FLAG_UNDERFLOW).
+ * a, b >= 0 with positive sums (used as given, not rescaled). plan (n*m) may be NULL; opt may
+ * be NULL (defaults). FE_E_ARG, FE_E_LIMIT, FE_E_NOMEM, FE_E_NUMERIC (non-finite input, or
+ * even the log domain failed). */
+fe_status fe_emd_sinkhorn(const double *sim, size_t n, size_t m, const double *a,
+                          const double *b, const fe_emd_options *opt, double *plan,
+                          fe_emd_stats *out_stats);
+/* Exact EMD in double: a and b are scaled to sum 1; uniform masses with n == m use the
+ * assignment solver, anything else successive shortest paths. Marginals hold to ~1e-15.
+ * plan (n*m) may be NULL. FE_E_ARG, FE_E_LIMIT, FE_E_NOMEM, FE_E_NUMERIC. */
+fe_status fe_emd_exact(const double *sim, size_t n, size_t m, const double *a, const double *b,
+                       double *plan, fe_emd_stats *out_stats);
+/* One pair from patches: similarity (double), weights (opt->weighting), solver (opt->solver).
+ * q_mean / g_mean as fe_emd_weights. plan, a (n) and b (m) may be NULL. */
+fe_status fe_emd_pair(const float *q, size_t n, const float *g, size_t m, size_t d,
+                      const float *q_mean, const float *g_mean, const fe_emd_options *opt,
+                      double *plan, double *a, double *b, fe_emd_stats *out_stats);
+
+/* Re-ranking: one query against n_cand candidates. Reusable scratch memory (grows on demand;
+ * one per thread). */
+typedef struct fe_emd_workspace fe_emd_workspace;
+fe_status fe_emd_workspace_create(fe_emd_workspace **out_ws);
+void fe_emd_workspace_destroy(fe_emd_workspace *ws);
+
+typedef struct fe_emd_batch {
+    const float        *query;       /* n*d, rows L2-normalised                                 */
+    const float        *query_mean;  /* d, average-pooled and L2-normalised (APC only)          */
+    size_t              n, m, d;     /* query patches, patches per candidate, dimension         */
+    size_t              n_cand;
+    const float *const *cand;        /* n_cand pointers to m*d blocks (rows L2-normalised),
+                                        anywhere in memory (e.g. straight into a mapped
+                                        gallery: no copy is made)                               */
+    const float *const *cand_mean;   /* n_cand pointers to d floats (APC only; else NULL)       */
+} fe_emd_batch;
+
+/* Fills out_stats[k] (similarity, iterations, marginal error, ...) for every candidate, with
+ * opt's weighting and solver (NULL: the paper's defaults: APC, Sinkhorn eps 0.05, <= 100
+ * iterations, stop at 0.1). Costs come from a float GEMM of the query (and q_bar) against all
+ * candidates' patches (and g_bar), chunk by chunk; masses, kernel, iterations and plan sums
+ * then run in double as fe_emd_sinkhorn / fe_emd_exact do, except that the kernel is
+ * computed to float accuracy (its inputs have no more). Single-threaded: run one query per
+ * thread, each with its own workspace. ws may be NULL (allocates per call). FE_E_ARG,
+ * FE_E_LIMIT, FE_E_NOMEM, FE_E_NUMERIC (a non-finite patch or mean value; the message names
+ * the candidate; out_stats is then zeroed). */
+fe_status fe_emd_rerank(fe_emd_workspace *ws, const fe_emd_batch *batch,
+                        const fe_emd_options *opt, fe_emd_stats *out_stats);
+
 /* ======================================================================================== */
 /* Evaluation and reports (issues: reproduce the paper; show why two faces match)           */
 /* ======================================================================================== */
