@@ -29,6 +29,8 @@ fe_status fe__features_prepare(const fe_features *f, fe__prepared *p);
 
 /* The n x 128 embedding matrix (row i = face i), 64-byte aligned; NULL when empty. */
 const float *fe__gallery_embeddings(const fe_gallery *g);
+/* The same embeddings as 16-row k-major panels (topk.h), what stage 1 scans; NULL when empty. */
+const float *fe__gallery_emb_panels(const fe_gallery *g);
 
 /* Patch rows of face i on the 4x4 (grid 4) or 8x8 (grid 8) map. */
 typedef struct fe__patch_view {

@@ -1,9 +1,9 @@
 /*
  * topk.c — stage 1: cosine top-K of one or many queries over the gallery embeddings.
  *
- * The gallery is scanned in blocks of rows that stay in L2; each block is scored against a
- * block of queries (topk.h's canonical dot product, AVX2 or portable kernel) into a small
- * score tile, and each query's bounded min-heap takes the scores that beat its current K-th.
+ * The gallery (k-major panels of 16 rows, topk.h) is scanned in blocks of rows that stay in
+ * L2; each block is scored against a block of queries (AVX2 or portable kernel, one canonical
+ * order) into a small score tile, and each query's bounded min-heap takes the scores that beat its current K-th.
  * Order: higher score first, then lower gallery index. Because rows are visited in increasing
  * index order, a score equal to the heap's worst is never better, so ties need no extra test.
  * With threads, the gallery is cut into slices with their own heaps, merged by the same order,
@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ROW_BLOCK   512   /* gallery rows per block: 256 KiB of fp32 128-d rows (L2)       */
-#define QUERY_BLOCK 16    /* queries scored per block: 8 KiB; score tile 16 x 512 x 4 = 32 KiB */
+#define ROW_BLOCK   512   /* gallery rows per block: 256 KiB of 128-d fp32 panels (L2)      */
+#define QUERY_BLOCK 24    /* queries per block (4 tiles of 6): 12 KiB; scores 24 x 512 x 4 = 48 KiB */
 
 /* ---- kernel choice -------------------------------------------------------------------- */
 
@@ -43,24 +43,44 @@ const char *fe__topk_kernel_name(fe__kernel k) {
     return k == FE__KERNEL_AVX2 ? "avx2" : k == FE__KERNEL_REF ? "ref" : "auto";
 }
 
-/* ---- portable kernel ------------------------------------------------------------------ */
+/* ---- panels ------------------------------------------------------------------------- */
 
-static float dot_ref(const float *q, const float *r, size_t dim) {
-    float l[8] = {0};
-    for (size_t j = 0; j < dim; j += 8)
-        for (int t = 0; t < 8; t++) l[t] += q[j + t] * r[j + t];
-    return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+size_t fe__panels_floats(size_t n, size_t dim) {
+    return (n + FE_TOPK_PANEL - 1) / FE_TOPK_PANEL * FE_TOPK_PANEL * dim;
 }
 
-void fe__dot_block(fe__kernel kern, const float *queries, size_t nq, const float *rows, size_t n,
-                   size_t dim, float *out, size_t ldo) {
+void fe__panels_set_row(float *panels, size_t dim, size_t i, const float *row) {
+    float *p = panels + (i / FE_TOPK_PANEL) * dim * FE_TOPK_PANEL + i % FE_TOPK_PANEL;
+    for (size_t k = 0; k < dim; k++) p[k * FE_TOPK_PANEL] = row[k];
+}
+
+void fe__panels_pack(const float *rows, size_t n, size_t dim, float *panels) {
+    memset(panels, 0, fe__panels_floats(n, dim) * sizeof *panels);
+    for (size_t i = 0; i < n; i++) fe__panels_set_row(panels, dim, i, rows + i * dim);
+}
+
+/* ---- portable kernel ------------------------------------------------------------------ */
+
+/* 16 independent chains (one per row of a panel): the compiler vectorises across rows,
+ * never reassociating along k, so the order is the canonical one. */
+static void panel_ref(const float *q, const float *p, size_t dim, float *out, size_t n_out) {
+    float acc[FE_TOPK_PANEL] = {0};
+    for (size_t k = 0; k < dim; k++)
+        for (int r = 0; r < FE_TOPK_PANEL; r++) acc[r] += q[k] * p[k * FE_TOPK_PANEL + r];
+    for (size_t r = 0; r < n_out; r++) out[r] = acc[r];
+}
+
+void fe__dot_block(fe__kernel kern, const float *queries, size_t nq, const float *panels,
+                   size_t r0, size_t n, size_t dim, float *out, size_t ldo) {
     if (kern == FE__KERNEL_AVX2) {
-        fe__dot_block_avx2(queries, nq, rows, n, dim, out, ldo);
+        fe__dot_block_avx2(queries, nq, panels, r0, n, dim, out, ldo);
         return;
     }
-    /* cache-blocked: the caller's row block stays in L2 while each query passes over it */
-    for (size_t q = 0; q < nq; q++)
-        for (size_t i = 0; i < n; i++) out[q * ldo + i] = dot_ref(queries + q * dim, rows + i * dim, dim);
+    const float *p0 = panels + (r0 / FE_TOPK_PANEL) * dim * FE_TOPK_PANEL;
+    for (size_t i = 0; i < n; i += FE_TOPK_PANEL)  /* the panel stays in L1 across queries */
+        for (size_t q = 0; q < nq; q++)
+            panel_ref(queries + q * dim, p0 + (i / FE_TOPK_PANEL) * dim * FE_TOPK_PANEL, dim,
+                      out + q * ldo + i, n - i < FE_TOPK_PANEL ? n - i : FE_TOPK_PANEL);
 }
 
 /* ---- bounded heap --------------------------------------------------------------------- */
@@ -131,12 +151,15 @@ typedef struct slice {
     size_t *counts;   /* heap sizes                                 */
 } slice;
 
-/* Scores one gallery block against one query block. Swap point for a packed SGEMM
- * (src/gemm.h): this is S = Q_blk x G_blk^T with M = qn, N = m, K = dim. Keep the canonical
- * dot order (topk.h) or single and batched results stop matching bit for bit. */
-static void score_block(fe__kernel kern, const float *q, size_t qn, const float *rows, size_t m,
-                        size_t dim, float *s) {
-    fe__dot_block(kern, q, qn, rows, m, dim, s, ROW_BLOCK);
+/* Scores rows [r, r + m) against one query block into s[q * ROW_BLOCK + i].
+ * Swap point for the packed SGEMM of src/gemm.h: this is S = Q_blk x G_blk^T with M = qn,
+ * N = m, K = dim, and the panels are already its packed-B format ([k][NR = 16]), so its
+ * micro-kernel can run on them directly (a = query rows, b = panel, c = rows of s). Its
+ * invariant (one FMA chain per element, ascending k, from zero) is the canonical order here,
+ * which keeps single and batched results bit-identical. */
+static void score_block(fe__kernel kern, const float *q, size_t qn, const float *panels, size_t r,
+                        size_t m, size_t dim, float *s) {
+    fe__dot_block(kern, q, qn, panels, r, m, dim, s, ROW_BLOCK);
 }
 
 static void scan_slice(const fe__topk_args *a, fe__kernel kern, size_t cap, slice *sl) {
@@ -144,7 +167,7 @@ static void scan_slice(const fe__topk_args *a, fe__kernel kern, size_t cap, slic
         size_t m = sl->r1 - r < ROW_BLOCK ? sl->r1 - r : ROW_BLOCK;
         for (size_t q0 = 0; q0 < a->nq; q0 += QUERY_BLOCK) {
             size_t qn = a->nq - q0 < QUERY_BLOCK ? a->nq - q0 : QUERY_BLOCK;
-            score_block(kern, a->queries + q0 * a->dim, qn, a->gallery + r * a->dim, m, a->dim, sl->scores);
+            score_block(kern, a->queries + q0 * a->dim, qn, a->panels, r, m, a->dim, sl->scores);
             for (size_t q = 0; q < qn; q++) {
                 heap h = {sl->hits + (q0 + q) * cap, sl->counts[q0 + q]};
                 uint32_t excl = a->exclude ? a->exclude[q0 + q] : FE_NO_EXCLUDE;
@@ -156,7 +179,7 @@ static void scan_slice(const fe__topk_args *a, fe__kernel kern, size_t cap, slic
 }
 
 fe_status fe__topk(const fe__topk_args *a, fe_hit *hits, size_t *counts) {
-    if (!a || (!hits && a->nq) || (!a->queries && a->nq) || (!a->gallery && a->n))
+    if (!a || (!hits && a->nq) || (!a->queries && a->nq) || (!a->panels && a->n))
         return fe__fail(FE_E_ARG, "NULL argument");
     if (a->k == 0) return fe__fail(FE_E_ARG, "k must be at least 1");
     if (a->dim == 0 || a->dim % 8) return fe__fail(FE_E_ARG, "dimension %zu is not a multiple of 8", a->dim);
@@ -240,7 +263,7 @@ fe_status fe_cosine_topk(const fe_gallery *g, const float *queries, size_t n_que
             return fe__fail(FE_E_NUMERIC, "query %zu holds NaN or Inf at element %zu", i / FE_DESC_DIM,
                             i % FE_DESC_DIM);
     if (n_queries == 0) return FE_OK;
-    fe__topk_args a = {fe__gallery_embeddings(g), fe_gallery_size(g), FE_DESC_DIM, queries, n_queries,
+    fe__topk_args a = {fe__gallery_emb_panels(g), fe_gallery_size(g), FE_DESC_DIM, queries, n_queries,
                        k, exclude, FE__KERNEL_AUTO, 0};
     return fe__topk(&a, out_hits, out_counts);
 }

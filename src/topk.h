@@ -1,17 +1,21 @@
 /*
- * topk.h — stage 1 of the search: dot-product scores of queries against a row-major matrix of
- * unit embeddings, and the top K of each query (bounded heaps, deterministic ties).
+ * topk.h — stage 1 of the search: dot-product scores of queries against the gallery's unit
+ * embeddings, and the top K of each query (bounded heaps, deterministic ties).
  *
- * The dot product has one fixed order of operations per kernel, so a query scored alone and
- * the same query inside a batch give bit-identical scores: element j goes to lane j % 8, each
- * lane is a chain over j in increasing order (fused multiply-add in the AVX2 kernel, multiply
- * then add in the portable one), and the lanes are summed as ((l0+l1)+(l2+l3))+((l4+l5)+(l6+l7)).
- * The two kernels differ only by FMA rounding (~1e-7 on unit vectors).
+ * Gallery layout: panels of FE_TOPK_PANEL (16) embeddings stored k-major, panel p =
+ * float[dim][16] holding rows 16p..16p+15 (the last panel zero-padded) — the packed-B format
+ * of a BLIS-style GEMM (src/gemm.h, NR = 16), so S = Q x G^T needs no packing of the gallery.
+ * Every score is one chain over k in ascending order starting from zero: fused multiply-add in
+ * the AVX2 kernel, multiply then add in the portable one (the GEMM's own invariant). A query
+ * scored alone and inside a batch therefore gets bit-identical scores; the two kernels differ
+ * only by FMA rounding (~1e-7 on unit vectors).
  */
 #ifndef FE_TOPK_H
 #define FE_TOPK_H
 
 #include "internal.h"
+
+#define FE_TOPK_PANEL 16
 
 typedef enum fe__kernel {
     FE__KERNEL_AUTO = 0,   /* FE_KERNEL=ref in the environment forces REF; else the best one */
@@ -23,15 +27,23 @@ typedef enum fe__kernel {
 fe__kernel fe__topk_kernel(fe__kernel want);
 const char *fe__topk_kernel_name(fe__kernel k);
 
-/* out[q * ldo + i] = dot(queries[q], rows[i]) for q < nq, i < n; rows and queries are
- * row-major with dim floats per row, dim a multiple of 8. kern must be resolved (REF/AVX2). */
-void fe__dot_block(fe__kernel kern, const float *queries, size_t nq, const float *rows, size_t n,
-                   size_t dim, float *out, size_t ldo);
+/* Floats in the panel form of n rows of dim floats: ceil(n/16) * dim * 16. */
+size_t fe__panels_floats(size_t n, size_t dim);
+/* Packs n row-major rows (dim floats each) into panels (zero-padding the last panel). */
+void fe__panels_pack(const float *rows, size_t n, size_t dim, float *panels);
+/* Writes one row into its column of the panels (panel memory already zeroed or packed). */
+void fe__panels_set_row(float *panels, size_t dim, size_t i, const float *row);
+
+/* out[q * ldo + i] = dot(queries[q], row i) for q < nq and rows i in [r0, r0 + n) of the
+ * panel form; r0 is a multiple of 16. queries are row-major, dim floats each. kern must be
+ * resolved (REF or AVX2). */
+void fe__dot_block(fe__kernel kern, const float *queries, size_t nq, const float *panels,
+                   size_t r0, size_t n, size_t dim, float *out, size_t ldo);
 
 typedef struct fe__topk_args {
-    const float    *gallery;    /* n x dim, row-major                                         */
-    size_t          n, dim;     /* n < 2^32 - 1; dim a multiple of 8                          */
-    const float    *queries;    /* nq x dim                                                   */
+    const float    *panels;     /* the gallery in panel form, 64-byte aligned                 */
+    size_t          n, dim;     /* rows (< 2^32 - 1); dim a multiple of 8                     */
+    const float    *queries;    /* nq x dim, row-major                                        */
     size_t          nq, k;      /* k >= 1                                                     */
     const uint32_t *exclude;    /* nq gallery indexes to skip (FE_NO_EXCLUDE: none), or NULL  */
     fe__kernel      kernel;     /* FE__KERNEL_AUTO normally                                   */
@@ -40,12 +52,12 @@ typedef struct fe__topk_args {
 
 /* Top k of each query, best first, equal scores by lower index (fe_cosine_topk's contract:
  * hits has nq * k slots, counts may be NULL). Results do not depend on the thread count or on
- * how the queries are batched. FE_E_ARG, FE_E_LIMIT, FE_E_NOMEM. */
+ * how the queries are batched. FE_E_ARG, FE_E_LIMIT, FE_E_OVERFLOW, FE_E_NOMEM. */
 fe_status fe__topk(const fe__topk_args *a, fe_hit *hits, size_t *counts);
 
 /* The AVX2 kernel (topk_avx2.c): fe__topk_avx2_built() is 0 where it is not compiled in. */
 int fe__topk_avx2_built(void);
-void fe__dot_block_avx2(const float *queries, size_t nq, const float *rows, size_t n, size_t dim,
-                        float *out, size_t ldo);
+void fe__dot_block_avx2(const float *queries, size_t nq, const float *panels, size_t r0, size_t n,
+                        size_t dim, float *out, size_t ldo);
 
 #endif /* FE_TOPK_H */
