@@ -308,6 +308,7 @@ static uint32_t push_string(fe_gallery *g, const char *s, size_t n) {
 }
 
 static void push_bytes(growbuf *b, const void *p, size_t n) {
+    if (n == 0) return;  /* b->p and p may be NULL for empty sections */
     memcpy(b->p + b->len, p, n);
     b->len += n;
 }

@@ -55,6 +55,7 @@ void fe__panels_set_row(float *panels, size_t dim, size_t i, const float *row) {
 }
 
 void fe__panels_pack(const float *rows, size_t n, size_t dim, float *panels) {
+    if (n == 0) return;  /* panels may be NULL then */
     memset(panels, 0, fe__panels_floats(n, dim) * sizeof *panels);
     for (size_t i = 0; i < n; i++) fe__panels_set_row(panels, dim, i, rows + i * dim);
 }
