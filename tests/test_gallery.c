@@ -372,6 +372,35 @@ FE_TEST(gallery_empty_round_trip) {
     fe_gallery_free(h);
 }
 
+/* A small reference Sinkhorn (METHOD.md: uniform weights, eps 0.05, at most 100 iterations,
+ * stop when the mean change of r drops below 0.1), in double, only to measure how fp16
+ * storage moves stage 2's similarity S_emd = sum T_ij s_ij. s is n x n patch cosines. */
+static double emd_similarity(const double *s, int n) {
+    double K[64 * 64], r[64], c[64], u[64];
+    for (int i = 0; i < n * n; i++) K[i] = exp(-(1.0 - s[i]) / 0.05);
+    for (int i = 0; i < n; i++) r[i] = c[i] = 1.0;
+    for (int it = 0; it < 100; it++) {
+        double change = 0;
+        for (int i = 0; i < n; i++) {
+            double kc = 0;
+            for (int j = 0; j < n; j++) kc += K[i * n + j] * c[j];
+            u[i] = (1.0 / n) / kc;
+            change += fabs(u[i] - r[i]);
+            r[i] = u[i];
+        }
+        for (int j = 0; j < n; j++) {
+            double kr = 0;
+            for (int i = 0; i < n; i++) kr += K[i * n + j] * r[i];
+            c[j] = (1.0 / n) / kr;
+        }
+        if (change / n < 0.1) break;
+    }
+    double sim = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) sim += r[i] * K[i * n + j] * c[j] * s[i * n + j];
+    return sim;
+}
+
 /* fp16 patch maps: the effect on what stage 2 computes from them, the patch cosines
  * s_ij = <q_i, g_j> between an fp32 query and fp16-stored gallery patches. Bound: each stored
  * element is within 2^-11 relative of the fp32 one, so |delta s| <= 2^-11 * sum |q_k g_k|
@@ -384,9 +413,16 @@ FE_TEST(gallery_f16_patch_cosine_error) {
     fe__prepared *q = malloc(sizeof *q);
     float *c16 = malloc(sizeof(float) * FE_MAP8_CELLS * FE_MAP8_DIM);
     CHECK(f && q && c16);
-    synth_features(f, 9999);
+    /* the query: face 5 of the gallery with noise, so one candidate is clearly closest */
+    synth_features(f, 505);
+    uint64_t ns = 77;
+    for (int k = 0; k < FE_MAP4_CELLS * FE_MAP4_DIM; k++) f->map4[k] += rng_unit(&ns) > 0.6f ? 1.0f : 0.0f;
+    for (int k = 0; k < FE_MAP8_CELLS * FE_MAP8_DIM; k++) f->map8[k] += rng_unit(&ns) > 0.6f ? 1.0f : 0.0f;
     CHECK_OK(fe__features_prepare(f, q));
-    double worst[2] = {0, 0}, sum_abs[2] = {0, 0};
+    double worst[2] = {0, 0}, sum_abs[2] = {0, 0}, emd_worst[2] = {0, 0};
+    double *s16m = malloc(64 * 64 * sizeof(double)), *s32m = malloc(64 * 64 * sizeof(double));
+    double emd16[2][12], emd32[2][12];
+    CHECK(s16m && s32m);
     long n_pairs[2] = {0, 0};
     for (int grid = 4; grid <= 8; grid += 4) {
         int gi = grid == 8;
@@ -407,14 +443,34 @@ FE_TEST(gallery_f16_patch_cosine_error) {
                     worst[gi] = fmax(worst[gi], e);
                     sum_abs[gi] += e;
                     n_pairs[gi]++;
+                    s16m[a * cells + b] = s16;
+                    s32m[a * cells + b] = s32;
                 }
+            emd16[gi][i] = emd_similarity(s16m, (int)cells);
+            emd32[gi][i] = emd_similarity(s32m, (int)cells);
+            emd_worst[gi] = fmax(emd_worst[gi], fabs(emd16[gi][i] - emd32[gi][i]));
         }
     }
+    /* ranking of the 12 candidates by S_emd: the same order with fp16 and fp32 */
+    int order_same = 1, best32[2] = {0, 0};
+    for (int gi = 0; gi < 2; gi++)
+        for (int i = 0; i < 12; i++) {
+            if (emd32[gi][i] > emd32[gi][best32[gi]]) best32[gi] = i;
+            for (int j = 0; j < 12; j++)
+                if ((emd32[gi][i] > emd32[gi][j]) != (emd16[gi][i] > emd16[gi][j])) order_same = 0;
+        }
+    CHECK_MSG(best32[0] == 5 && best32[1] == 5, "the noisy copy of face 5 should match it (%d, %d)", best32[0], best32[1]);
+    CHECK(order_same);
+    CHECK_MSG(emd_worst[0] < 1e-3 && emd_worst[1] < 1e-3, "S_emd moved by %g / %g", emd_worst[0], emd_worst[1]);
+    free(s16m);
+    free(s32m);
     CHECK(n_pairs[0] == 12 * 16 * 16 && n_pairs[1] == 12 * 64 * 64);
     CHECK_MSG(worst[0] <= 0x1p-11 && worst[1] <= 0x1p-11, "worst %g / %g", worst[0], worst[1]);
     CHECK(worst[0] > 0 && worst[1] > 0);  /* fp16 really rounds: the comparison can fail */
     NOTE("fp16 patch cosine |err|: 4x4 max %.2e mean %.2e; 8x8 max %.2e mean %.2e (bound 4.9e-4)",
          worst[0], sum_abs[0] / (double)n_pairs[0], worst[1], sum_abs[1] / (double)n_pairs[1]);
+    NOTE("S_emd (uniform, Sinkhorn) |err| max 4x4 %.2e, 8x8 %.2e; order of 12 candidates unchanged",
+         emd_worst[0], emd_worst[1]);
     fe_gallery_info i16, i32;
     fe_gallery_get_info(g16, &i16);
     fe_gallery_get_info(g32, &i32);
