@@ -70,6 +70,7 @@ void fe__global_mean(const fe__fmap *in, float *out) {
 }
 
 void fe__relu_inplace(const fe__fmap *m) {
+#pragma omp for schedule(static)
     for (size_t img = 0; img < m->n; img++)
         for (size_t y = 0; y < m->h; y++) {
             float *p = m->data + img * m->img_stride + y * m->row_stride;
