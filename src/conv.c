@@ -71,47 +71,56 @@ void fe__conv_forward(const fe__gemm_kernel *kern, const fe__conv *cv, const fe_
     const size_t K = cv->kh * cv->kw * cv->cin, n_panels = cv->cout / NR;
     const size_t group = in->n * wo;                  /* pixels in one row group */
     const size_t n_blocks = (group + MR - 1) / MR;
-    const size_t n_items = n_panels * ho;
+    /* A work item is one panel x one row group, or, when there are few pixels (the
+     * weight-bound late layers), one whole panel, so that each thread streams only its
+     * share of the weights. Dynamic scheduling: a thread the OS delays does not hold the
+     * others up; the split never changes a result. */
+    const size_t rows_per_item = group * ho <= 128 ? ho : 1;
+    const size_t items_per_panel = ho / rows_per_item;
+    const size_t n_items = n_panels * items_per_panel;
 
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic)
     for (size_t item = 0; item < n_items; item++) {
-        const size_t jp = item / ho, oy = item % ho;   /* loop 2 outer, loop 3 inner */
-        const float *bp = cv->bp + jp * K * NR;
-        size_t ky_lo, ky_hi;
-        fe__conv_tap_range(oy, in->h, cv->kh, cv->stride, pt, &ky_lo, &ky_hi);
-        const long iy0 = (long)(oy * cv->stride) - (long)pt;
-        fe__epi ep = {FE_EPI_AFFINE, 1.0f, 0.0f, cv->bias + jp * NR, cv->scale + jp * NR,
-                      cv->shift + jp * NR, NULL, relu};
-        size_t img = 0, ox = 0;
-        for (size_t b = 0; b < n_blocks; b++) {        /* loop 1: MR blocks */
-            const size_t mr = group / n_blocks + (b < group % n_blocks ? 1 : 0);
-            const float *a[MR] = {0}, *r[MR] = {0};
-            float *c[MR] = {0};
-            size_t kx_lo = cv->kw, kx_hi = 0;
-            for (size_t i = 0; i < mr; i++) {
-                const long ix0 = (long)(ox * cv->stride) - (long)pl;
-                /* signed offset: the window may start inside the zero border */
-                a[i] = in->data + ((ptrdiff_t)(img * in->img_stride) +
-                                   (ptrdiff_t)iy0 * (ptrdiff_t)in->row_stride +
-                                   (ptrdiff_t)ix0 * (ptrdiff_t)in->c);
-                c[i] = out->data + img * out->img_stride + oy * out->row_stride +
-                       ox * out->c + jp * NR;
-                if (res)
-                    r[i] = res->data + img * res->img_stride + oy * res->row_stride +
-                           ox * res->c + jp * NR;
-                size_t lo, hi;
-                fe__conv_tap_range(ox, in->w, cv->kw, cv->stride, pl, &lo, &hi);
-                if (lo < kx_lo) kx_lo = lo;
-                if (hi > kx_hi) kx_hi = hi;
-                if (++ox == wo) {
-                    ox = 0;
-                    img++;
+        const size_t jp = item / items_per_panel;          /* loop 2: NR panel of B  */
+        const size_t oy0 = item % items_per_panel * rows_per_item;
+        for (size_t oy = oy0; oy < oy0 + rows_per_item; oy++) {   /* loop 3: row groups */
+            const float *bp = cv->bp + jp * K * NR;
+            size_t ky_lo, ky_hi;
+            fe__conv_tap_range(oy, in->h, cv->kh, cv->stride, pt, &ky_lo, &ky_hi);
+            const long iy0 = (long)(oy * cv->stride) - (long)pt;
+            fe__epi ep = {FE_EPI_AFFINE, 1.0f, 0.0f, cv->bias + jp * NR, cv->scale + jp * NR,
+                          cv->shift + jp * NR, NULL, relu};
+            size_t img = 0, ox = 0;
+            for (size_t b = 0; b < n_blocks; b++) {        /* loop 1: MR blocks */
+                const size_t mr = group / n_blocks + (b < group % n_blocks ? 1 : 0);
+                const float *a[MR] = {0}, *r[MR] = {0};
+                float *c[MR] = {0};
+                size_t kx_lo = cv->kw, kx_hi = 0;
+                for (size_t i = 0; i < mr; i++) {
+                    const long ix0 = (long)(ox * cv->stride) - (long)pl;
+                    /* signed offset: the window may start inside the zero border */
+                    a[i] = in->data + ((ptrdiff_t)(img * in->img_stride) +
+                                       (ptrdiff_t)iy0 * (ptrdiff_t)in->row_stride +
+                                       (ptrdiff_t)ix0 * (ptrdiff_t)in->c);
+                    c[i] = out->data + img * out->img_stride + oy * out->row_stride +
+                           ox * out->c + jp * NR;
+                    if (res)
+                        r[i] = res->data + img * res->img_stride + oy * res->row_stride +
+                               ox * res->c + jp * NR;
+                    size_t lo, hi;
+                    fe__conv_tap_range(ox, in->w, cv->kw, cv->stride, pl, &lo, &hi);
+                    if (lo < kx_lo) kx_lo = lo;
+                    if (hi > kx_hi) kx_hi = hi;
+                    if (++ox == wo) {
+                        ox = 0;
+                        img++;
+                    }
                 }
+                fe__kseg seg[MAX_SEG];
+                size_t n_seg = fe__conv_segments(cv, in->row_stride, ky_lo, ky_hi, kx_lo, kx_hi, seg);
+                ep.res = res ? r : NULL;
+                kern->ukr(mr, n_seg, seg, a, bp, c, &ep);
             }
-            fe__kseg seg[MAX_SEG];
-            size_t n_seg = fe__conv_segments(cv, in->row_stride, ky_lo, ky_hi, kx_lo, kx_hi, seg);
-            ep.res = res ? r : NULL;
-            kern->ukr(mr, n_seg, seg, a, bp, c, &ep);
         }
     }
 }

@@ -78,6 +78,11 @@ fe_status fe__net_load(fe__net *net, const fe__blob *blob) {
         c = cout;
     }
     if (st == FE_OK) st = load_f32(blob, "fc", (size_t)G * DESC, &net->fc);
+    /* faceres.md §2: subtract the RGB mean, then divide by 255, both in float (a true
+     * division: *(1/255) rounds differently). A u8 has 256 values: tabulate them. */
+    static const float mean[3] = {122.782f, 117.001f, 104.298f};
+    for (int ch = 0; ch < 3; ch++)
+        for (int v = 0; v < 256; v++) net->norm_lut[ch][v] = ((float)v - mean[ch]) / 255.0f;
     if (st != FE_OK) fe__net_free(net);
     return st;
 }
@@ -254,16 +259,21 @@ static void residual_down(const ctx *c, int blk, const fe__fmap *x, const fe__fm
     }
 }
 
-static void prep_input(const uint8_t *u8, const float *f32, const fe__fmap *in) {
-    /* faceres.md §2: subtract the RGB mean, then divide by 255, both in float */
+static void prep_input(const fe__net *net, const uint8_t *u8, const float *f32,
+                       const fe__fmap *in) {
     static const float mean[3] = {122.782f, 117.001f, 104.298f};
 #pragma omp for schedule(static)
     for (size_t y = 0; y < FE_CHIP_SIZE; y++) {
-        float *d = in->data + y * in->row_stride;
+        float *restrict d = in->data + y * in->row_stride;
         size_t o = y * FE_CHIP_SIZE * 3;
-        for (size_t i = 0; i < FE_CHIP_SIZE * 3; i++) {
-            float v = u8 ? (float)u8[o + i] : f32[o + i];
-            d[i] = (v - mean[i % 3]) / 255.0f;
+        if (u8) {   /* the table holds exactly (v - mean) / 255 */
+            const uint8_t *restrict s = u8 + o;
+            for (size_t x = 0; x < FE_CHIP_SIZE; x++)
+                for (size_t c = 0; c < 3; c++) d[3 * x + c] = net->norm_lut[c][s[3 * x + c]];
+        } else {
+            const float *restrict s = f32 + o;
+            for (size_t x = 0; x < FE_CHIP_SIZE; x++)
+                for (size_t c = 0; c < 3; c++) d[3 * x + c] = (s[3 * x + c] - mean[c]) / 255.0f;
         }
     }
 }
@@ -272,7 +282,7 @@ static void prep_input(const uint8_t *u8, const float *f32, const fe__fmap *in) 
 static void phase1(const ctx *c, const uint8_t *u8, const float *f32, size_t slot) {
     fe__net_ws *ws = c->ws;
     mark(c, -1, NULL, 0);
-    prep_input(u8, f32, &ws->in150);
+    prep_input(c->net, u8, f32, &ws->in150);
     mark(c, 0, &ws->in150, slot);
     fe__conv_forward(c->k, &c->net->conv[0], &ws->in150, &ws->s72, NULL, 1);
     mark(c, 1, &ws->s72, slot);
@@ -331,11 +341,14 @@ static void phase2(const ctx *c, size_t n, fe_features *out) {
         fe_features *f = &out[i];
         const float *g = ws->g + i * G;
         /* fc: accumulate in double and round once (the reference adds in JS numbers) */
-        double norm2 = 0;
+        double acc[DESC] = {0}, norm2 = 0;
+        for (size_t q = 0; q < G; q++) {   /* row by row: contiguous fc, vectorisable */
+            const double gq = (double)g[q];
+            const float *row = fc + q * DESC;
+            for (size_t j = 0; j < DESC; j++) acc[j] += gq * (double)row[j];
+        }
         for (size_t j = 0; j < DESC; j++) {
-            double s = 0;
-            for (size_t q = 0; q < G; q++) s += (double)g[q] * (double)fc[q * DESC + j];
-            f->descriptor[j] = (float)s;
+            f->descriptor[j] = (float)acc[j];
             norm2 += (double)f->descriptor[j] * (double)f->descriptor[j];
         }
         double norm = sqrt(norm2);

@@ -22,6 +22,7 @@
 typedef struct fe__net {
     fe__conv conv[FE_NET_N_CONV];   /* forward order: conv32_down, then <block>/conv1, conv2 */
     float   *fc;                    /* [256][128], desc = g . fc, no bias                    */
+    float    norm_lut[3][256];      /* (v - mean_c) / 255 for every u8 v: the input step     */
 } fe__net;
 
 /* Checks the schema and prepares every layer (dequantize, pack). On failure nothing is
