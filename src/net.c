@@ -227,23 +227,20 @@ static void mark(const ctx *c, int step, const fe__fmap *m, size_t img) {
     }
 }
 
-/* relu(convNoRelu(conv(x, conv1), conv2) + x); blk is the block index 0..13 */
-static void residual(const ctx *c, int blk, const fe__fmap *x, const fe__fmap *t,
-                     const fe__fmap *y) {
-    fe__conv_forward(c->k, &c->net->conv[1 + 2 * blk], x, t, NULL, 1);
-    fe__conv_forward(c->k, &c->net->conv[2 + 2 * blk], t, y, x, 1);
+void fe__residual(const fe__gemm_kernel *k, const fe__conv *c1, const fe__conv *c2,
+                  const fe__fmap *x, const fe__fmap *t, const fe__fmap *y) {
+    fe__conv_forward(k, c1, x, t, NULL, 1);
+    fe__conv_forward(k, c2, t, y, x, 1);
 }
 
-/* residualDown: y = relu(shortcut + main), shortcut = avgPool 2x2/2 of x with channels
- * [Cx, Cy) zero, main = convNoRelu(convDown(x)) zero-padded at the bottom/right. */
-static void residual_down(const ctx *c, int blk, const fe__fmap *x, const fe__fmap *t,
-                          const fe__fmap *y) {
+void fe__residual_down(const fe__gemm_kernel *k, const fe__conv *c1, const fe__conv *c2,
+                       const fe__fmap *x, const fe__fmap *t, const fe__fmap *y) {
     fe__avgpool2x2s2_zeropad(x, y);                        /* y = shortcut             */
-    fe__conv_forward(c->k, &c->net->conv[1 + 2 * blk], x, t, NULL, 1);
+    fe__conv_forward(k, c1, x, t, NULL, 1);
     fe__fmap main = *y;                                    /* the cells main covers    */
     main.h = t->h;
     main.w = t->w;
-    fe__conv_forward(c->k, &c->net->conv[2 + 2 * blk], t, &main, &main, 1);  /* += in place */
+    fe__conv_forward(k, c2, t, &main, &main, 1);           /* relu(shortcut + main)    */
     if (t->h < y->h) {
         /* 8 -> 3 vs 4 and 4 -> 1 vs 2: main gets one zero row at the bottom and one zero
          * column at the right, so those cells are relu(shortcut + 0). */
@@ -257,6 +254,16 @@ static void residual_down(const ctx *c, int blk, const fe__fmap *x, const fe__fm
         fe__relu_inplace(&row);
         fe__relu_inplace(&col);
     }
+}
+
+/* block blk (0..13) of the network */
+static void residual(const ctx *c, int blk, const fe__fmap *x, const fe__fmap *t,
+                     const fe__fmap *y) {
+    fe__residual(c->k, &c->net->conv[1 + 2 * blk], &c->net->conv[2 + 2 * blk], x, t, y);
+}
+static void residual_down(const ctx *c, int blk, const fe__fmap *x, const fe__fmap *t,
+                          const fe__fmap *y) {
+    fe__residual_down(c->k, &c->net->conv[1 + 2 * blk], &c->net->conv[2 + 2 * blk], x, t, y);
 }
 
 static void prep_input(const fe__net *net, const uint8_t *u8, const float *f32,

@@ -31,6 +31,17 @@ typedef struct fe__net {
 fe_status fe__net_load(fe__net *net, const fe__blob *blob);
 void fe__net_free(fe__net *net);
 
+/* Blocks (faceres.md §3), all buffers with a zero border of at least 1:
+ * residual: y = relu(convNoRelu(conv(x, c1), c2) + x); t holds conv(x, c1).
+ * residualDown: y = relu(shortcut + main); shortcut = avgPool 2x2/2 'valid' of x with
+ * channels [x->c, y->c) zero; main = convNoRelu(convDown(x, c1) -> t, c2), zero-padded by
+ * one row at the bottom and one column at the right when it is one cell smaller than the
+ * shortcut (y->h = floor((x->h-2)/2)+1, t->h = floor((x->h-3)/2)+1). Orphaned omp for. */
+void fe__residual(const fe__gemm_kernel *k, const fe__conv *c1, const fe__conv *c2,
+                  const fe__fmap *x, const fe__fmap *t, const fe__fmap *y);
+void fe__residual_down(const fe__gemm_kernel *k, const fe__conv *c1, const fe__conv *c2,
+                       const fe__fmap *x, const fe__fmap *t, const fe__fmap *y);
+
 typedef struct fe__net_ws fe__net_ws;
 
 /* The workspace: every buffer one forward needs for batches up to FE_NET_BATCH. */

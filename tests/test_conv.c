@@ -9,7 +9,7 @@
  * run checks a rigorous error bound instead. Each comparison has a negative control.
  */
 #include "test.h"
-#include "layers.h"
+#include "net.h"
 
 #include <string.h>
 
@@ -370,4 +370,104 @@ FE_TEST(pool_max_avg_mean_vs_direct) {
             CHECK(g[i * 256 + c] == (float)(s / 4));
         }
     free(in.buf);
+}
+
+/* ---- residual blocks -------------------------------------------------------------------- */
+
+typedef struct {
+    fe__conv cv;
+    float   *w, *v;   /* hwio, then bias | scale | shift */
+} rconv;
+
+static int rconv_init(rconv *r, size_t stride, size_t cin, size_t cout, int same) {
+    size_t K = 9 * cin;
+    r->w = malloc(K * cout * sizeof(float));
+    r->v = malloc(3 * cout * sizeof(float));
+    if (!r->w || !r->v) return 0;
+    for (size_t i = 0; i < K * cout; i++) r->w[i] = dyadic() / 4;
+    for (size_t i = 0; i < cout; i++) {
+        r->v[i] = dyadic() / 64;
+        r->v[cout + i] = 2.0f + fabsf(dyadic()) * 4;
+        r->v[2 * cout + i] = dyadic() * 2;
+    }
+    return fe__conv_init(&r->cv, 3, 3, stride, cin, cout, same, r->w, r->v, r->v + cout,
+                         r->v + 2 * cout) == FE_OK;
+}
+static void rconv_free(rconv *r) {
+    fe__conv_free(&r->cv);
+    free(r->w);
+    free(r->v);
+}
+
+FE_TEST(residual_down_shortcut_rule_odd_even) {
+    /* y = relu(shortcut + main): shortcut = avgpool2x2/2 valid with channels [C, Co) zero;
+     * main = conv2(relu-conv1/2 valid(x)), zero row at the bottom / zero column at the
+     * right when one smaller. The reference here builds every piece unpadded and in the
+     * spec's order; the fused, in-place, padded version must match it (to 1e-5 relative:
+     * the second conv sums rounded floats, so summation order shows at 1e-7). */
+    static const size_t cases[][4] = {   /* n, H, C, Co */
+        {1, 35, 8, 16}, {2, 17, 16, 32}, {1, 8, 16, 32}, {2, 4, 32, 32}, {1, 9, 16, 16},
+        {2, 6, 16, 32}, {1, 5, 16, 16}};
+    const fe__gemm_kernel *ks[2];
+    int nk = kernels(ks);
+    size_t padded_cases = 0;
+    for (int ki = 0; ki < nk; ki++)
+        for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+            size_t n = cases[ci][0], H = cases[ci][1], C = cases[ci][2], Co = cases[ci][3];
+            size_t Ho = (H - 3) / 2 + 1, Hp = (H - 2) / 2 + 1;
+            rconv c1, c2;
+            CHECK(rconv_init(&c1, 2, C, Co, 0) && rconv_init(&c2, 1, Co, Co, 1));
+            pmap x, tm, y, m1, m2, err;
+            CHECK(pmap_init(&x, n, H, H, C, 1, 0.0f) && pmap_init(&tm, n, Ho, Ho, Co, 1, 0.0f) &&
+                  pmap_init(&y, n, Hp, Hp, Co, 1, 0.0f) && pmap_init(&m1, n, Ho, Ho, Co, 0, 0.0f) &&
+                  pmap_init(&m2, n, Ho, Ho, Co, 0, 0.0f) && pmap_init(&err, n, Ho, Ho, Co, 0, 0.0f));
+            pmap_fill(&x, 1);
+            fe__residual_down(ks[ki], &c1.cv, &c2.cv, &x.m, &tm.m, &y.m);
+            /* reference: main branch unpadded */
+            shape s1 = {"c1", n, H, H, C, 3, 2, Co, 0}, s2 = {"c2", n, Ho, Ho, Co, 3, 1, Co, 1};
+            direct_conv(&s1, &x.m, c1.w, c1.v, c1.v + Co, c1.v + 2 * Co, NULL, 1, &m1.m, &err.m);
+            direct_conv(&s2, &m1.m, c2.w, c2.v, c2.v + Co, c2.v + 2 * Co, NULL, 0, &m2.m, &err.m);
+            size_t bad = 0, alt_differs = 0;
+            for (size_t i = 0; i < n; i++)
+                for (size_t yy = 0; yy < Hp; yy++)
+                    for (size_t xx = 0; xx < Hp; xx++)
+                        for (size_t c = 0; c < Co; c++) {
+                            float sc = 0.0f;   /* shortcut: pooled, or a zero channel */
+                            if (c < C)
+                                sc = (float)(((double)at(&x.m, i, 2 * yy, 2 * xx)[c] +
+                                              at(&x.m, i, 2 * yy, 2 * xx + 1)[c] +
+                                              at(&x.m, i, 2 * yy + 1, 2 * xx)[c] +
+                                              at(&x.m, i, 2 * yy + 1, 2 * xx + 1)[c]) / 4.0);
+                            /* main: zero row at the bottom, zero column at the right */
+                            float mn = (yy < Ho && xx < Ho) ? at(&m2.m, i, yy, xx)[c] : 0.0f;
+                            float want = sc + mn;
+                            if (want < 0.0f) want = 0.0f;
+                            /* the second conv sums rounded floats: order-dependent at 1e-7 */
+                            float got = at(&y.m, i, yy, xx)[c];
+                            if (!(fabsf(got - want) <= 1e-5f * (1.0f + fabsf(want)))) bad++;
+                            /* negative control: the pad at the top-left instead */
+                            float alt = sc + ((yy >= Hp - Ho && xx >= Hp - Ho)
+                                                  ? at(&m2.m, i, yy - (Hp - Ho), xx - (Hp - Ho))[c]
+                                                  : 0.0f);
+                            if (alt < 0.0f) alt = 0.0f;
+                            if (!(fabsf(got - alt) <= 1e-5f * (1.0f + fabsf(alt)))) alt_differs++;
+                        }
+            /* the zero border of y survives (the next conv reads it as padding) */
+            size_t border = 0;
+            for (size_t i = 0; i < y.len; i++) border += y.buf[i] != 0.0f;
+            size_t inside = 0;
+            for (size_t i = 0; i < n; i++)
+                for (size_t yy = 0; yy < Hp; yy++)
+                    for (size_t xx = 0; xx < Hp; xx++)
+                        for (size_t c = 0; c < Co; c++) inside += at(&y.m, i, yy, xx)[c] != 0.0f;
+            rconv_free(&c1); rconv_free(&c2);
+            free(x.buf); free(tm.buf); free(y.buf); free(m1.buf); free(m2.buf); free(err.buf);
+            CHECK_MSG(bad == 0, "[%s] H=%zu C=%zu->%zu (main %zu, shortcut %zu): %zu cells differ",
+                      ks[ki]->name, H, C, Co, Ho, Hp, bad);
+            CHECK_MSG(border == inside, "[%s] H=%zu: the zero border was written", ks[ki]->name, H);
+            CHECK_MSG(Ho == Hp || alt_differs > 0, "H=%zu: top-left padding not distinguished", H);
+            padded_cases += Ho < Hp;
+        }
+    CHECK(padded_cases >= 4);
+    NOTE("%zu cases, %zu with the bottom/right zero pad, within 1e-5", sizeof cases / sizeof cases[0] * (size_t)nk, padded_cases);
 }
