@@ -6,6 +6,7 @@
 #   make bench      benchmarks (OpenMP build; never timed tests)
 #   make static     fully static bin/faceemd-static, and proof it has no dynamic section
 #   make fuzz       libFuzzer targets with clang (build/fuzz/); see tests/fuzz/README.md
+#   make tools      tools/*.c programs (build/<cfg>/tools/, e.g. the faceapi2feb converter)
 #   make clean
 CC      ?= cc
 OMP     ?= 0
@@ -74,6 +75,7 @@ TEST_SRC  := $(sort $(wildcard tests/test_*.c))
 BENCH_SRC := $(sort $(wildcard tests/bench/bench_*.c))
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRC))
+TOOL_SRC  := $(sort $(wildcard tools/*.c))
 
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -84,8 +86,9 @@ LIBA   := $(BUILD)/libfaceemd.a
 EXE    := $(BUILD)/faceemd
 TESTS  := $(BUILD)/faceemd_tests
 BENCH  := $(BUILD)/faceemd_bench
+TOOLS  := $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
 
-.PHONY: all test check bench static fuzz clean help run-tests run-fuzz-replay .FORCE
+.PHONY: all test check bench static fuzz clean help run-tests run-fuzz-replay tools .FORCE
 all: bin/faceemd lib/libfaceemd.a
 	@echo "  built  bin/faceemd lib/libfaceemd.a ($(CFG): openmp $(if $(filter 1,$(OMP)),on,off))"
 
@@ -141,15 +144,21 @@ $(BENCH): $(BENCH_OBJ) $(LIBA)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) $(BENCH_OBJ) $(LIBA) $(LDLIBS) -o $@
 
+# Tools link against the library (static pattern: only these targets, never the .o files).
+tools: $(TOOLS)
+$(TOOLS): $(BUILD)/tools/%: $(BUILD)/tools/%.o $(LIBA)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) $^ $(LDLIBS) -o $@
+
 # Fuzz targets replayed over their corpus and regression inputs (no libFuzzer needed).
 $(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay_main.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) $^ $(LDLIBS) -o $@
 
-# The suite runs from the repository root; tests that spawn the CLI use $FE_CLI.
-run-tests: $(TESTS) $(EXE)
-	$(Q)FE_CLI=$(EXE) $(TESTS) $(T)
+# The suite runs from the repository root; tests that spawn the CLI use $FE_CLI, tools $FE_TOOLS.
+run-tests: $(TESTS) $(EXE) $(TOOLS)
+	$(Q)FE_CLI=$(EXE) FE_TOOLS=$(BUILD)/tools $(TESTS) $(T)
 test: all
 	$(Q)$(MAKE) --no-print-directory run-tests
 

@@ -136,9 +136,16 @@ typedef struct fe_features {
 
 /* Embeds one 150x150x3 RGB chip (row-major HWC, 8 bits per channel). */
 fe_status fe_embed(fe_session *s, const uint8_t *rgb_chip, fe_features *out);
-/* Embeds n chips; out has n elements. Same results as n calls of fe_embed. */
+/* Embeds n chips; out has n elements. Same results as n calls of fe_embed, bit for bit
+ * (late layers run up to 16 images together so their weights are read once per batch). */
 fe_status fe_embed_batch(fe_session *s, const uint8_t *const *rgb_chips, size_t n,
                          fe_features *out);
+/* Embeds an image of any size the way face-api treats a whole-image input: gray replicated,
+ * alpha dropped, zero-padded to a square (round(diff/2) after, the rest before), then TF's
+ * legacy bilinear resize to 150x150 in float. A 150x150 RGB image is fe_embed exactly.
+ * No alignment is done: pass a face crop. FE_E_ARG, FE_E_NUMERIC. */
+struct fe_image;
+fe_status fe_embed_image(fe_session *s, const struct fe_image *img, fe_features *out);
 
 /* ======================================================================================== */
 /* Images (issue: images in, face chips out)                                                */
