@@ -2,40 +2,34 @@
  * topk.c — stage 1: cosine top-K of one or many queries over the gallery embeddings.
  *
  * The gallery (k-major panels of 16 rows, topk.h) is scanned in blocks of rows that stay in
- * L2; each block is scored against a block of queries (AVX2 or portable kernel, one canonical
+ * L2; each block is scored against a block of queries (the SGEMM micro-kernel of gemm.h run
+ * directly on the panels, or for one or two queries our streaming AVX2 tiles; one canonical
  * order) into a small score tile, and each query's bounded min-heap takes the scores that beat its current K-th.
  * Order: higher score first, then lower gallery index. Because rows are visited in increasing
  * index order, a score equal to the heap's worst is never better, so ties need no extra test.
  * With threads, the gallery is cut into slices with their own heaps, merged by the same order,
  * so results never depend on the thread count.
- * Swap point: the batched scores are a GEMM (Q x G^T); see score_block.
  */
 #include "topk.h"
 #include "gallery.h"
+#include "gemm.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define ROW_BLOCK   512   /* gallery rows per block: 256 KiB of 128-d fp32 panels (L2)      */
-#define QUERY_BLOCK 24    /* queries per block (4 tiles of 6): 12 KiB; scores 24 x 512 x 4 = 48 KiB */
+#define QUERY_BLOCK 24    /* queries per block (4 GEMM tiles of 6): 12 KiB; scores 48 KiB  */
 
 /* ---- kernel choice -------------------------------------------------------------------- */
-
-static int cpu_has_avx2_fma(void) {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return 0;
-#endif
-}
 
 fe__kernel fe__topk_kernel(fe__kernel want) {
     if (want == FE__KERNEL_AUTO) {
         const char *env = getenv("FE_KERNEL");
         want = env && strcmp(env, "ref") == 0 ? FE__KERNEL_REF : FE__KERNEL_AVX2;
     }
-    if (want == FE__KERNEL_AVX2 && fe__topk_avx2_built() && cpu_has_avx2_fma()) return FE__KERNEL_AVX2;
+    /* AVX2 needs both our streaming tiles and the GEMM's kernel (which checks the CPU) */
+    if (want == FE__KERNEL_AVX2 && fe__topk_avx2_built() && fe__gemm_kernel_avx2()) return FE__KERNEL_AVX2;
     return FE__KERNEL_REF;
 }
 
@@ -60,28 +54,48 @@ void fe__panels_pack(const float *rows, size_t n, size_t dim, float *panels) {
     for (size_t i = 0; i < n; i++) fe__panels_set_row(panels, dim, i, rows + i * dim);
 }
 
-/* ---- portable kernel ------------------------------------------------------------------ */
+/* ---- scores --------------------------------------------------------------------------- */
 
-/* 16 independent chains (one per row of a panel): the compiler vectorises across rows,
- * never reassociating along k, so the order is the canonical one. */
-static void panel_ref(const float *q, const float *p, size_t dim, float *out, size_t n_out) {
-    float acc[FE_TOPK_PANEL] = {0};
-    for (size_t k = 0; k < dim; k++)
-        for (int r = 0; r < FE_TOPK_PANEL; r++) acc[r] += q[k] * p[k * FE_TOPK_PANEL + r];
-    for (size_t r = 0; r < n_out; r++) out[r] = acc[r];
+_Static_assert(FE_TOPK_PANEL == FE_GEMM_NR, "gallery panels must be the GEMM's packed-B panels");
+
+/* S = Q x G^T through the GEMM micro-kernel (gemm.h) straight on the panels, which are its
+ * packed-B format: a = query rows, b = panel, c = rows of out; a ragged last panel is staged
+ * in a tile. Its contract (one chain per element, ascending k, from zero; alpha = 1 is exact)
+ * is the canonical order of topk.h. */
+static void dot_gemm(const fe__gemm_kernel *gk, const float *queries, size_t nq, const float *p0,
+                     size_t n, size_t dim, float *out, size_t ldo) {
+    const fe__kseg seg = {0, 0, dim};
+    const fe__epi ep = {FE_EPI_GEMM, 1.0f, 0.0f, NULL, NULL, NULL, NULL, 0};
+    float tile[FE_GEMM_MR * FE_GEMM_NR];
+    for (size_t i = 0; i < n; i += FE_GEMM_NR) {  /* the 8 KiB panel stays in L1 across queries */
+        const float *b = p0 + (i / FE_GEMM_NR) * dim * FE_GEMM_NR;
+        size_t nr = n - i < FE_GEMM_NR ? n - i : FE_GEMM_NR;
+        for (size_t q = 0; q < nq; q += FE_GEMM_MR) {
+            size_t mr = nq - q < FE_GEMM_MR ? nq - q : FE_GEMM_MR;
+            const float *a[FE_GEMM_MR];
+            float *c[FE_GEMM_MR];
+            for (size_t r = 0; r < mr; r++) {
+                a[r] = queries + (q + r) * dim;
+                c[r] = nr == FE_GEMM_NR ? out + (q + r) * ldo + i : tile + r * FE_GEMM_NR;
+            }
+            gk->ukr(mr, 1, &seg, a, b, c, &ep);
+            if (nr < FE_GEMM_NR)
+                for (size_t r = 0; r < mr; r++) memcpy(out + (q + r) * ldo + i, tile + r * FE_GEMM_NR, nr * sizeof *out);
+        }
+    }
 }
 
 void fe__dot_block(fe__kernel kern, const float *queries, size_t nq, const float *panels,
                    size_t r0, size_t n, size_t dim, float *out, size_t ldo) {
+    const float *p0 = panels + (r0 / FE_TOPK_PANEL) * dim * FE_TOPK_PANEL;
     if (kern == FE__KERNEL_AVX2) {
-        fe__dot_block_avx2(queries, nq, panels, r0, n, dim, out, ldo);
+        /* one or two queries: our streaming tiles (4 panels per pass) keep up with memory,
+         * where the GEMM tile with one row would wait on its single FMA chain */
+        if (nq < 3) fe__dot_block_avx2(queries, nq, panels, r0, n, dim, out, ldo);
+        else dot_gemm(fe__gemm_kernel_avx2(), queries, nq, p0, n, dim, out, ldo);
         return;
     }
-    const float *p0 = panels + (r0 / FE_TOPK_PANEL) * dim * FE_TOPK_PANEL;
-    for (size_t i = 0; i < n; i += FE_TOPK_PANEL)  /* the panel stays in L1 across queries */
-        for (size_t q = 0; q < nq; q++)
-            panel_ref(queries + q * dim, p0 + (i / FE_TOPK_PANEL) * dim * FE_TOPK_PANEL, dim,
-                      out + q * ldo + i, n - i < FE_TOPK_PANEL ? n - i : FE_TOPK_PANEL);
+    dot_gemm(fe__gemm_kernel_ref(), queries, nq, p0, n, dim, out, ldo);
 }
 
 /* ---- bounded heap --------------------------------------------------------------------- */
@@ -152,12 +166,8 @@ typedef struct slice {
     size_t *counts;   /* heap sizes                                 */
 } slice;
 
-/* Scores rows [r, r + m) against one query block into s[q * ROW_BLOCK + i].
- * Swap point for the packed SGEMM of src/gemm.h: this is S = Q_blk x G_blk^T with M = qn,
- * N = m, K = dim, and the panels are already its packed-B format ([k][NR = 16]), so its
- * micro-kernel can run on them directly (a = query rows, b = panel, c = rows of s). Its
- * invariant (one FMA chain per element, ascending k, from zero) is the canonical order here,
- * which keeps single and batched results bit-identical. */
+/* Scores rows [r, r + m) against one query block into s[q * ROW_BLOCK + i]: S = Q_blk x
+ * G_blk^T, a GEMM with M = qn, N = m, K = dim (see fe__dot_block). */
 static void score_block(fe__kernel kern, const float *q, size_t qn, const float *panels, size_t r,
                         size_t m, size_t dim, float *s) {
     fe__dot_block(kern, q, qn, panels, r, m, dim, s, ROW_BLOCK);

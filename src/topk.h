@@ -55,7 +55,8 @@ typedef struct fe__topk_args {
  * how the queries are batched. FE_E_ARG, FE_E_LIMIT, FE_E_OVERFLOW, FE_E_NOMEM. */
 fe_status fe__topk(const fe__topk_args *a, fe_hit *hits, size_t *counts);
 
-/* The AVX2 kernel (topk_avx2.c): fe__topk_avx2_built() is 0 where it is not compiled in. */
+/* The one-query AVX2 scan (topk_avx2.c): fe__topk_avx2_built() is 0 where it is not compiled
+ * in. Same contract as fe__dot_block; meant for nq of 1 or 2. */
 int fe__topk_avx2_built(void);
 void fe__dot_block_avx2(const float *queries, size_t nq, const float *panels, size_t r0, size_t n,
                         size_t dim, float *out, size_t ldo);
