@@ -144,11 +144,24 @@ static void select_block(heap *h, size_t cap, const float *s, size_t m, uint32_t
     }
     if (i == m) return;
     float thr = h->e[0].score;
-    for (; i < m; i++) {
-        if (!(s[i] > thr) || base + i == excl) continue;
-        h->e[0] = (fe_hit){base + (uint32_t)i, s[i]};
-        sift_down(h->e, h->n, 0);
-        thr = h->e[0].score;
+    while (i < m) {
+        /* Almost no score beats the K-th best once the heap is warm: test 16 at a time with
+         * a comparison the compiler vectorises, and look closer only when one does. */
+        size_t end = m - i >= 16 ? i + 16 : m;
+        if (end - i == 16) {
+            int any = 0;
+            for (int j = 0; j < 16; j++) any |= s[i + j] > thr;
+            if (!any) {
+                i = end;
+                continue;
+            }
+        }
+        for (; i < end; i++) {
+            if (!(s[i] > thr) || base + i == excl) continue;
+            h->e[0] = (fe_hit){base + (uint32_t)i, s[i]};
+            sift_down(h->e, h->n, 0);
+            thr = h->e[0].score;
+        }
     }
 }
 

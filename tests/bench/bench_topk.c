@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define N_ROWS  1000000u
@@ -52,14 +53,19 @@ static void print_load(void) {
     printf("  (load average now: %s)\n", buf[0] ? buf : "unknown");
 }
 
-static double best_topk(const fe__topk_args *a, fe_hit *hits, int reps) {
-    double best = 1e9;
+/* Best wall time of reps runs; *cpu_s gets the best process CPU time (clock(), standard C),
+ * which on this shared machine shows what the code costs when it does get a core. */
+static double best_topk(const fe__topk_args *a, fe_hit *hits, int reps, double *cpu_s) {
+    double best = 1e9, best_cpu = 1e9;
     for (int r = 0; r < reps; r++) {
+        clock_t c0 = clock();
         double t0 = fe_b_now();
         if (fe__topk(a, hits, NULL) != FE_OK) return -1;
-        double t = fe_b_now() - t0;
+        double t = fe_b_now() - t0, c = (double)(clock() - c0) / CLOCKS_PER_SEC;
         if (t < best) best = t;
+        if (c < best_cpu) best_cpu = c;
     }
+    if (cpu_s) *cpu_s = best_cpu;
     return best;
 }
 
@@ -93,19 +99,19 @@ FE_BENCH(topk_scan) {
         if (k != ks[ki]) continue;
         const char *kn = fe__topk_kernel_name(k);
         fe__topk_args one = {g, N_ROWS, DIM, q, 1, K, NULL, k, 1};
-        double t1 = best_topk(&one, hits, 7);
-        printf("  1 query,   %-4s 1 thread:             %7.2f ms  %5.1f GB/s  (%.0f%% of 27 GB/s)\n",
-               kn, t1 * 1e3, gb / t1, 100.0 * gb / t1 / 27.0);
+        double c1 = 0, t1 = best_topk(&one, hits, 7, &c1);
+        printf("  1 query,   %-4s 1 thread:   wall %7.2f ms  %5.1f GB/s (%.0f%% of 27) | cpu %7.2f ms  %5.1f GB/s\n",
+               kn, t1 * 1e3, gb / t1, 100.0 * gb / t1 / 27.0, c1 * 1e3, gb / c1);
         fe__topk_args batch = {g, N_ROWS, DIM, q, BATCH, K, NULL, k, 1};
-        double tb = best_topk(&batch, hits, 3);
+        double cb = 0, tb = best_topk(&batch, hits, 3, &cb);
         double flops = 2.0 * N_ROWS * DIM * BATCH;
-        printf("  %u queries, %-4s 1 thread:             %7.2f ms per query (%.0f ms per batch)  %5.1f GFLOP/s "
-               "(%.0f%% of %.0f)\n", BATCH, kn, tb * 1e3 / BATCH, tb * 1e3, flops / tb / 1e9,
-               100.0 * flops / tb / 1e9 / fe_b_peak_gflops(), fe_b_peak_gflops());
+        printf("  %u queries, %-4s 1 thread:  wall %7.2f ms/query %5.1f GFLOP/s          | cpu %7.2f ms/query "
+               "%5.1f GFLOP/s (%.0f%% of %.0f)\n", BATCH, kn, tb * 1e3 / BATCH, flops / tb / 1e9, cb * 1e3 / BATCH,
+               flops / cb / 1e9, 100.0 * flops / cb / 1e9 / fe_b_peak_gflops(), fe_b_peak_gflops());
         if (fe__max_threads() > 1) {
             one.n_threads = batch.n_threads = fe__max_threads();
-            double t1p = best_topk(&one, hits, 7), tbp = best_topk(&batch, hits, 3);
-            printf("  %d threads, %-4s: 1 query %.2f ms (%.1f GB/s); %u queries %.2f ms per query\n",
+            double t1p = best_topk(&one, hits, 7, NULL), tbp = best_topk(&batch, hits, 3, NULL);
+            printf("  %d threads, %-4s:         wall 1 query %.2f ms (%.1f GB/s); %u queries %.2f ms per query\n",
                    fe__max_threads(), kn, t1p * 1e3, gb / t1p, BATCH, tbp * 1e3 / BATCH);
         }
     }
