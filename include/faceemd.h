@@ -136,9 +136,16 @@ typedef struct fe_features {
 
 /* Embeds one 150x150x3 RGB chip (row-major HWC, 8 bits per channel). */
 fe_status fe_embed(fe_session *s, const uint8_t *rgb_chip, fe_features *out);
-/* Embeds n chips; out has n elements. Same results as n calls of fe_embed. */
+/* Embeds n chips; out has n elements. Same results as n calls of fe_embed, bit for bit
+ * (late layers run up to 16 images together so their weights are read once per batch). */
 fe_status fe_embed_batch(fe_session *s, const uint8_t *const *rgb_chips, size_t n,
                          fe_features *out);
+/* Embeds an image of any size the way face-api treats a whole-image input: gray replicated,
+ * alpha dropped, zero-padded to a square (round(diff/2) after, the rest before), then TF's
+ * legacy bilinear resize to 150x150 in float. A 150x150 RGB image is fe_embed exactly.
+ * No alignment is done: pass a face crop. FE_E_ARG, FE_E_NUMERIC. */
+struct fe_image;
+fe_status fe_embed_image(fe_session *s, const struct fe_image *img, fe_features *out);
 
 /* ======================================================================================== */
 /* Images (issue: images in, face chips out)                                                */
@@ -288,7 +295,116 @@ fe_status fe_landmarks_parse(const char *text, fe_landmarks *out_lm);
 /* Gallery index and search (issue: the main job)                                           */
 /* ======================================================================================== */
 
+/* A gallery is a list of faces: identity label, source path, and the features the search
+ * needs (weights/INDEX-FORMAT.md). Created galleries are built with fe_gallery_add /
+ * fe_gallery_append and written with fe_gallery_save; loaded ones are read-only, validated in
+ * every field, and may be shared by any number of threads. */
 typedef struct fe_gallery fe_gallery;
+
+typedef enum fe_gallery_dtype {
+    FE_GALLERY_F32 = 0,   /* patch maps stored as IEEE binary32 (default)                     */
+    FE_GALLERY_F16 = 1    /* patch maps stored as IEEE binary16: half the size                */
+} fe_gallery_dtype;
+
+#define FE_MAX_LABEL_BYTES   1023u   /* identity label, UTF-8, without the NUL              */
+#define FE_MAX_PATH_BYTES    4095u   /* source path, UTF-8, without the NUL                 */
+#define FE_MAX_META_BYTES    (1u << 20)  /* all metadata of one index                        */
+
+typedef struct fe_gallery_options {
+    uint32_t         size;         /* sizeof(fe_gallery_options), set by *_default           */
+    fe_gallery_dtype patch_dtype;  /* create: how patch maps are stored (FE_GALLERY_F32)      */
+    int              verify_crc;   /* load: 1 (default) checks every section's CRC-32         */
+    int              use_mmap;     /* load: 1 (default) maps the file read-only where the
+                                      platform can; 0 reads it into memory                    */
+} fe_gallery_options;
+
+void fe_gallery_options_default(fe_gallery_options *opt);
+
+/* An empty, writable gallery. opt may be NULL (defaults). */
+fe_status fe_gallery_create(const fe_gallery_options *opt, fe_gallery **out_gallery);
+/* Appends one face. label: identity name (1..FE_MAX_LABEL_BYTES bytes of UTF-8, no control
+ * characters); faces with the same label share one identity. path: where the face came from
+ * (0..FE_MAX_PATH_BYTES, same rules; NULL = ""). The embedding and patch maps are normalised as
+ * the index stores them. FE_E_ARG (read-only gallery, bad string), FE_E_LIMIT, FE_E_NUMERIC
+ * (NaN/Inf or zero embedding), FE_E_NOMEM. On failure the gallery is unchanged. */
+fe_status fe_gallery_add(fe_gallery *g, const char *label, const char *path, const fe_features *f);
+/* Appends every face and metadata entry of src to the writable dst (for `index add`); labels
+ * already in dst join their identity; fp16/fp32 patch maps are converted as needed. On failure
+ * dst is unchanged. */
+fe_status fe_gallery_append(fe_gallery *dst, const fe_gallery *src);
+/* Adds a metadata entry (key: 1..64 of [a-z0-9_.-]; value: UTF-8 without control characters,
+ * up to 4095 bytes). Keys may repeat (e.g. one "history" entry per build step). */
+fe_status fe_gallery_meta_add(fe_gallery *g, const char *key, const char *value);
+/* Writes the index atomically (temporary file, fsync, rename): an interrupted save leaves any
+ * previous file at path intact. */
+fe_status fe_gallery_save(const fe_gallery *g, const char *path);
+/* Loads and validates an index. Statuses: FE_E_IO, FE_E_MAGIC, FE_E_VERSION, FE_E_ENDIAN,
+ * FE_E_TRUNCATED, FE_E_CORRUPT (bad string, padding, section order), FE_E_COUNT (counts that
+ * disagree with section sizes), FE_E_OVERFLOW, FE_E_RANGE, FE_E_ALIGN, FE_E_OVERLAP,
+ * FE_E_CHECKSUM, FE_E_SHAPE (dimensions), FE_E_LIMIT (FE_MAX_GALLERY, string lengths),
+ * FE_E_DUPLICATE (labels), FE_E_UNSUPPORTED (flags), FE_E_NUMERIC (non-unit vectors),
+ * FE_E_NOMEM. opt may be NULL. */
+fe_status fe_gallery_load(const char *path, const fe_gallery_options *opt, fe_gallery **out_gallery);
+/* Same from a caller buffer (copied; the caller may free it on return). */
+fe_status fe_gallery_load_memory(const void *data, size_t size, const fe_gallery_options *opt,
+                                 fe_gallery **out_gallery);
+void fe_gallery_free(fe_gallery *g);
+
+/* Number of faces; identities (distinct labels). */
+size_t fe_gallery_size(const fe_gallery *g);
+size_t fe_gallery_identity_count(const fe_gallery *g);
+/* Face i's identity id (0 .. identity_count-1, in order of first appearance); UINT32_MAX if i
+ * is out of range. */
+uint32_t fe_gallery_identity(const fe_gallery *g, size_t i);
+/* Face i's label and path; NULL if out of range. Valid until the gallery changes or is freed. */
+const char *fe_gallery_label(const fe_gallery *g, size_t i);
+const char *fe_gallery_path(const fe_gallery *g, size_t i);
+/* Label of identity id, and how many faces it has (NULL / 0 if out of range). */
+const char *fe_gallery_identity_label(const fe_gallery *g, size_t id);
+size_t fe_gallery_identity_faces(const fe_gallery *g, size_t id);
+/* Identity id of a label, or UINT32_MAX when absent. */
+uint32_t fe_gallery_find_identity(const fe_gallery *g, const char *label);
+/* Face i's unit embedding (FE_DESC_DIM floats), or NULL if out of range. */
+const float *fe_gallery_embedding(const fe_gallery *g, size_t i);
+/* Metadata entries in order; key/value NULL when i is out of range. */
+size_t fe_gallery_meta_count(const fe_gallery *g);
+void fe_gallery_meta_at(const fe_gallery *g, size_t i, const char **out_key, const char **out_value);
+/* The last value stored under key, or NULL. */
+const char *fe_gallery_meta_find(const fe_gallery *g, const char *key);
+
+typedef struct fe_gallery_info {
+    uint32_t         version_major, version_minor;   /* of the file (current for unsaved) */
+    size_t           n_faces, n_identities;
+    uint32_t         emb_dim, map4_cells, map4_dim, map8_cells, map8_dim;
+    fe_gallery_dtype patch_dtype;
+    int              loaded;              /* 1: loaded from a file or buffer (read-only)    */
+    int              mapped;              /* 1: the file is memory-mapped                   */
+    int              checksums_verified;  /* 1: every CRC was checked at load               */
+    uint64_t         file_bytes;          /* the whole index as saved (computed if unsaved) */
+    uint64_t         embedding_bytes, map4_bytes, map8_bytes, pooled_bytes, text_bytes;
+} fe_gallery_info;
+
+fe_status fe_gallery_get_info(const fe_gallery *g, fe_gallery_info *out_info);
+
+/* ---- stage 1: cosine top-K ------------------------------------------------------------ */
+
+#define FE_TOPK_DEFAULT 100u
+#define FE_NO_EXCLUDE   UINT32_MAX
+
+typedef struct fe_hit {
+    uint32_t index;   /* gallery face index (FE_NO_EXCLUDE in unused slots)                   */
+    float    score;   /* dot product with the unit embedding: the cosine for a unit query     */
+} fe_hit;
+
+/* For each of n_queries queries (row-major, n_queries x FE_DESC_DIM, unit length for cosine
+ * scores), the k faces with the highest score, best first; equal scores rank the lower face
+ * index first. exclude (NULL: none) gives per query one face index to leave out (the query's
+ * own image), or FE_NO_EXCLUDE. out_hits has n_queries * k slots (query q's at q * k);
+ * out_counts[q] (may be NULL) gets min(k, faces available); unused slots get index
+ * FE_NO_EXCLUDE and score -INFINITY. Thread-safe on a shared gallery. FE_E_ARG, FE_E_NUMERIC
+ * (a query holds NaN/Inf), FE_E_NOMEM. */
+fe_status fe_cosine_topk(const fe_gallery *g, const float *queries, size_t n_queries, size_t k,
+                         const uint32_t *exclude, fe_hit *out_hits, size_t *out_counts);
 
 /* ---- Stage 2 building blocks: patch-wise EMD (../shared/design/METHOD.md, "Stage 2") -----
  *

@@ -5,6 +5,7 @@
  * thread and the pragmas are ignored, so no code path depends on OpenMP being present.
  */
 #include "internal.h"
+#include "gemm.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,12 +29,13 @@ int fe__max_threads(void) {
 
 const char *fe_build_info(void) {
     static _Thread_local char buf[160];
-    snprintf(buf, sizeof buf, "faceemd %s; openmp %s", fe_version_string(),
+    snprintf(buf, sizeof buf, "faceemd %s; openmp %s; gemm kernel %s (%dx%d)",
+             fe_version_string(),
 #ifdef FE_OMP
-             "on"
+             "on",
 #else
-             "off"
+             "off",
 #endif
-    );
+             fe__gemm_kernel_name(), FE_GEMM_MR, FE_GEMM_NR);
     return buf;
 }
