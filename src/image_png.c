@@ -331,7 +331,7 @@ static fe_status convert_row(const png *g, const uint8_t *x, uint32_t w, uint8_t
             for (unsigned s = 0; s < spp; s++) {
                 unsigned v = (unsigned)x[2 * s] << 8 | x[2 * s + 1];
                 dst[s] = from16(v);
-                match &= v == g->key[s];
+                if (key) match &= v == g->key[s];  /* spp is 1 or 3 when keyed */
             }
             if (key) dst[spp] = match ? 0 : 255;
         }
