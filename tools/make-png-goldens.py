@@ -15,6 +15,8 @@ Two kinds of files land in tests/data/png/ (see README.md there):
 Every file is then decoded by ImageMagick (`convert x.png -depth 16 rgba:-`), an independent
 decoder, and must agree exactly with <name>.pam after the same conversion rules; the script
 stops if one does not. Run from the repository root: python3 tools/make-png-goldens.py
+With --fuzz-seeds it (re)writes tests/fuzz/corpus/png instead, in tests/fuzz/fuzz_png.c's input
+format (a mode byte, then a PNG file or a recipe).
 """
 import os
 import random
@@ -318,5 +320,39 @@ def main():
     print("%d goldens in %s" % (len(rows), OUT))
 
 
+COMBOS = [(0, 1), (0, 2), (0, 4), (0, 8), (0, 16), (2, 8), (2, 16), (3, 1), (3, 2), (3, 4),
+          (3, 8), (4, 8), (4, 16), (6, 8), (6, 16)]  # the order fuzz_png.c's recipes use
+
+
+def fuzz_seeds():
+    d = "tests/fuzz/corpus/png"
+    os.makedirs(d, exist_ok=True)
+    for f in os.listdir(d):
+        os.remove(os.path.join(d, f))
+    keep = ["py_g1_7x3", "py_g16_33x17", "py_rgb8_7x3", "py_rgb16_adam7_33x17", "py_p2_trns_1x1",
+            "py_p8_trns_33x17", "py_ga8_7x3", "py_rgba16_7x3", "py_g16_key_adam7_7x3",
+            "py_rgb8_key_adam7_33x17", "py_rgba8_adam7_3x3", "im_p8_palette_40x30"]
+    for i, name in enumerate(keep):  # whole files: mode 0 as they are, mode 1 CRCs refreshed
+        with open(os.path.join(OUT, name + ".png"), "rb") as f:
+            png = f.read()
+        with open(os.path.join(d, "file_%s" % name), "wb") as f:
+            f.write(bytes([i % 2]) + png)
+    rnd = random.Random(5)
+    for i, (ct, depth) in enumerate(COMBOS):  # recipes: one per colour type and depth
+        il = i % 2
+        c = make_case("seed", ct, depth, 7, 5, rnd, interlace=il, filter_seed=i,
+                      with_key=ct in (0, 2), with_trns=ct == 3)
+        plte = b"".join(bytes(e) for e in c.get("plte", []))
+        trns = bytes(c.get("trns", []))[:6]
+        if "key" in c:
+            trns = b"".join(struct.pack(">H", v) for v in c["key"])
+        head = bytes([6, 4, i, il | (9 << 1) * (i % 3 == 0), len(plte) // 3, len(trns), 6])
+        with open(os.path.join(d, "recipe_%s%d%s" % ({0: "g", 2: "rgb", 3: "p", 4: "ga", 6: "rgba"}[ct], depth, "_adam7" * il)), "wb") as f:
+            f.write(bytes([2]) + head + plte + trns + raw_image(c))
+    print("fuzz seeds in", d)
+
+
 if __name__ == "__main__":
+    if "--fuzz-seeds" in sys.argv:
+        sys.exit(fuzz_seeds())
     sys.exit(main())
