@@ -313,6 +313,7 @@ static fe_status flush_block(deflater *d, size_t end, int final) {
     } else {
         st = reserve(d, (size_t)((dyn < fix ? dyn : fix) / 8 + 8));
         if (st != FE_OK) return st;
+        uint64_t at = (uint64_t)d->out_pos * 8 + d->bc;
         if (fix <= dyn) {
             uint8_t llen[288], dlen[30];
             uint16_t lcode[288], dcode[30];
@@ -340,6 +341,8 @@ static fe_status flush_block(deflater *d, size_t end, int final) {
             }
             write_symbols(d, hp->llen, hp->lcode, hp->dlen, hp->dcode);
         }
+        /* the space reserved came from the cost model: it must be exact */
+        FE_ASSERT((uint64_t)d->out_pos * 8 + d->bc - at == (fix <= dyn ? fix : dyn));
     }
     d->nsyms = 0;
     d->block_start = end;
