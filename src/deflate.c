@@ -385,28 +385,38 @@ static inline uint32_t insert(deflater *d, size_t pos) {
     return old;
 }
 
-/* Longest match for pos starting from chain entry c, longer than *len; updates *len and *dist. */
+static inline uint16_t load16(const uint8_t *p) {
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
+/* Longest match for pos starting from chain entry c, longer than *len; updates *len and *dist.
+ * Chain entries are positions + 1 of earlier insertions, so every candidate lies before pos;
+ * a slot reused after 32 KiB can send the walk sideways, which costs only chain budget. */
 static void longest_match(const deflater *d, size_t pos, uint32_t c, unsigned chain, size_t *len,
                           size_t *dist) {
     const uint8_t *p = d->in + pos;
     size_t max = d->n - pos < MAX_MATCH ? d->n - pos : MAX_MATCH;
     size_t best = *len, nice = d->lp->nice < max ? d->lp->nice : max;
     if (best >= max) return;
-    while (c != 0 && chain-- > 0) {
-        size_t cand = c - 1;
-        if (pos - cand > WSIZE) break;
-        const uint8_t *q = d->in + cand;
-        if (q[best] == p[best] && q[0] == p[0] && q[1] == p[1]) {
+    /* c >= limit: a candidate exists (c != 0) and is within the window */
+    uint32_t limit = pos >= WSIZE ? (uint32_t)(pos - WSIZE + 1) : 1;
+    uint16_t head2 = load16(p), end2 = load16(p + best - 1);
+    while (c >= limit && chain-- > 0) {
+        const uint8_t *q = d->in + (c - 1);
+        /* cheap rejections first: the two bytes that would extend the best match, then the
+         * first two (the hash only guarantees equal buckets, not equal bytes) */
+        if (load16(q + best - 1) == end2 && load16(q) == head2) {
             size_t l = common(p, q, max);
             if (l > best) {
                 best = l;
-                *dist = pos - cand;
+                *dist = pos - (c - 1);
                 if (l >= nice) break;
+                end2 = load16(p + best - 1);
             }
         }
-        uint32_t next = d->prev[cand & WMASK];
-        if (next >= c) break;  /* overwritten slot: the chain went stale */
-        c = next;
+        c = d->prev[(c - 1) & WMASK];
     }
     *len = best;
 }
