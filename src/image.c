@@ -108,18 +108,42 @@ static int ends_with(const char *s, const char *suffix) {
     return 1;
 }
 
+/* Gray <-> RGB for writers: gray is replicated; colour becomes Rec. 601 luma
+ * (299 R + 587 G + 114 B) / 1000, rounded; alpha is dropped. */
+static fe_status convert_channels(const fe_image *src, uint32_t want, fe_image **out) {
+    fe_status st = fe__image_new(src->width, src->height, want, out);
+    if (st != FE_OK) return st;
+    size_t n = (size_t)src->width * src->height;
+    uint32_t c = src->channels;
+    const uint8_t *s = src->data;
+    uint8_t *d = (*out)->data;
+    for (size_t i = 0; i < n; i++, s += c, d += want) {
+        uint32_t gray = c < 3 ? s[0] : (299u * s[0] + 587u * s[1] + 114u * s[2] + 500u) / 1000u;
+        if (want == 1) d[0] = (uint8_t)gray;
+        else if (c < 3) d[0] = d[1] = d[2] = s[0];
+        else { d[0] = s[0]; d[1] = s[1]; d[2] = s[2]; }
+    }
+    return FE_OK;
+}
+
 fe_status fe_image_save(const char *path, const fe_image *image) {
     if (!path || !image || !image->data) return fe__fail(FE_E_ARG, "path or image is NULL");
     fe_status st = fe__image_check_dims(image->width, image->height, image->channels);
     if (st != FE_OK) return st;
     uint8_t *buf = NULL;
     size_t n = 0;
-    if (ends_with(path, ".png"))
+    if (ends_with(path, ".png")) {
         st = fe__png_encode(image, 6, &buf, &n);
-    else if (ends_with(path, ".ppm") || ends_with(path, ".pgm"))
-        st = fe__ppm_encode(image, &buf, &n);
-    else
+    } else if (ends_with(path, ".ppm") || ends_with(path, ".pgm")) {
+        /* the extension decides the Netpbm type: .pgm is gray, .ppm is RGB; alpha is dropped */
+        uint32_t want = ends_with(path, ".pgm") ? 1 : 3;
+        fe_image *conv = NULL;
+        if (image->channels != want && (st = convert_channels(image, want, &conv)) != FE_OK) return st;
+        st = fe__ppm_encode(conv ? conv : image, &buf, &n);
+        fe_image_free(conv);
+    } else {
         return fe__fail(FE_E_ARG, "%s: unknown output format (use .png, .ppm or .pgm)", path);
+    }
     if (st != FE_OK) return st;
     st = fe__write_file_atomic(path, buf, n);
     fe__free(buf);

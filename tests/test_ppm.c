@@ -105,6 +105,28 @@ FE_TEST(ppm_write_read_round_trip) {
     }
 }
 
+FE_TEST(ppm_save_converts_to_the_extension_type) {
+    /* .pgm of an RGBA image holds Rec. 601 luma; .ppm of a gray image replicates it */
+    fe_image *img, *back;
+    CHECK_OK(fe_image_create(2, 1, 4, &img));
+    const uint8_t px[8] = {255, 0, 0, 9, 10, 200, 30, 9};
+    memcpy(img->data, px, 8);
+    char path[600];
+    snprintf(path, sizeof path, "%s/c.pgm", fe_t_tmpdir());
+    CHECK_OK(fe_image_save(path, img));
+    CHECK_OK(fe_image_load(path, &back));
+    CHECK(back->channels == 1);
+    CHECK_MSG(back->data[0] == 76 && back->data[1] == 124, "luma %u %u, expected 76 124",
+              back->data[0], back->data[1]);  /* (299*255+500)/1000 = 76; (2990+117400+3420+500)/1000 = 124 */
+    fe_image_free(back);
+    snprintf(path, sizeof path, "%s/c.ppm", fe_t_tmpdir());
+    CHECK_OK(fe_image_save(path, img));
+    CHECK_OK(fe_image_load(path, &back));
+    CHECK(back->channels == 3 && back->data[3] == 10 && back->data[4] == 200 && back->data[5] == 30);
+    fe_image_free(back);
+    fe_image_free(img);
+}
+
 FE_TEST(ppm_alloc_failures) {
     static const char p6[] = "P6\n2 1\n255\n\x01\x02\x03\xfd\xfe\xff";
     int fails = 0;
