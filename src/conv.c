@@ -90,32 +90,48 @@ void fe__conv_forward(const fe__gemm_kernel *kern, const fe__conv *cv, const fe_
             const long iy0 = (long)(oy * cv->stride) - (long)pt;
             fe__epi ep = {FE_EPI_AFFINE, 1.0f, 0.0f, cv->bias + jp * NR, cv->scale + jp * NR,
                           cv->shift + jp * NR, NULL, relu};
+            /* pixel pointers advance incrementally; recomputed when a row wraps to the next
+             * image (the group is one output row of every image) */
             size_t img = 0, ox = 0;
+            const float *ap = NULL, *rp = NULL;
+            float *cp = NULL;
+            const ptrdiff_t a_step = (ptrdiff_t)(cv->stride * in->c);
             for (size_t b = 0; b < n_blocks; b++) {        /* loop 1: MR blocks */
                 const size_t mr = group / n_blocks + (b < group % n_blocks ? 1 : 0);
                 const float *a[MR] = {0}, *r[MR] = {0};
                 float *c[MR] = {0};
-                size_t kx_lo = cv->kw, kx_hi = 0;
+                size_t ox_min = wo, ox_max = 0;
                 for (size_t i = 0; i < mr; i++) {
-                    const long ix0 = (long)(ox * cv->stride) - (long)pl;
-                    /* signed offset: the window may start inside the zero border */
-                    a[i] = in->data + ((ptrdiff_t)(img * in->img_stride) +
-                                       (ptrdiff_t)iy0 * (ptrdiff_t)in->row_stride +
-                                       (ptrdiff_t)ix0 * (ptrdiff_t)in->c);
-                    c[i] = out->data + img * out->img_stride + oy * out->row_stride +
-                           ox * out->c + jp * NR;
-                    if (res)
-                        r[i] = res->data + img * res->img_stride + oy * res->row_stride +
-                               ox * res->c + jp * NR;
-                    size_t lo, hi;
-                    fe__conv_tap_range(ox, in->w, cv->kw, cv->stride, pl, &lo, &hi);
-                    if (lo < kx_lo) kx_lo = lo;
-                    if (hi > kx_hi) kx_hi = hi;
+                    if (!ap || ox == 0) {
+                        /* signed offset: the window may start inside the zero border */
+                        ap = in->data + ((ptrdiff_t)(img * in->img_stride) +
+                                         (ptrdiff_t)iy0 * (ptrdiff_t)in->row_stride -
+                                         (ptrdiff_t)pl * (ptrdiff_t)in->c +
+                                         (ptrdiff_t)ox * a_step);
+                        cp = out->data + img * out->img_stride + oy * out->row_stride +
+                             ox * out->c + jp * NR;
+                        if (res)
+                            rp = res->data + img * res->img_stride + oy * res->row_stride +
+                                 ox * res->c + jp * NR;
+                    }
+                    a[i] = ap;
+                    c[i] = cp;
+                    r[i] = rp;
+                    if (ox < ox_min) ox_min = ox;
+                    if (ox > ox_max) ox_max = ox;
+                    ap += a_step;
+                    cp += out->c;
+                    if (res) rp += res->c;
                     if (++ox == wo) {
                         ox = 0;
                         img++;
                     }
                 }
+                /* taps any pixel of the block can use: the range shrinks as ox grows, so the
+                 * bounding range is [lo(ox_max), hi(ox_min)] */
+                size_t kx_lo, kx_hi, unused;
+                fe__conv_tap_range(ox_max, in->w, cv->kw, cv->stride, pl, &kx_lo, &unused);
+                fe__conv_tap_range(ox_min, in->w, cv->kw, cv->stride, pl, &unused, &kx_hi);
                 fe__kseg seg[MAX_SEG];
                 size_t n_seg = fe__conv_segments(cv, in->row_stride, ky_lo, ky_hi, kx_lo, kx_hi, seg);
                 ep.res = res ? r : NULL;
