@@ -16,6 +16,9 @@
 #include <math.h>
 #include <string.h>
 #include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 enum { B = FE_NET_BATCH, DESC = FE_DESC_DIM, G = 256 };
 
@@ -99,8 +102,10 @@ void fe__net_free(fe__net *net) {
 struct fe__net_ws {
     void    *arena;                     /* calloc'ed; pages of unused batch slots stay virtual */
     float   *input;                     /* 150x150x3 raw values for fe__faceapi_input         */
-    fe__fmap in150, s72;                /* one image: normalized input, stem output (no border) */
-    fe__fmap a35[3], a17[3];            /* one image: 35x35x32 and 17x17x64 ping-pong          */
+    struct p1 {                         /* one image, stem to conv64_3; one set per thread    */
+        fe__fmap in150, s72;            /* normalized input, stem output (no border)          */
+        fe__fmap a35[3], a17[3];        /* 35x35x32 and 17x17x64 ping-pong                    */
+    } p1[FE_NET_P1_SETS];
     fe__fmap x17;                       /* batch: conv64_3 outputs                            */
     fe__fmap p8, q8, t8, t3, p4, q4, t4, t1, p2;   /* batch: the late stages                  */
     float    g[B * G];                  /* global means                                       */
@@ -131,10 +136,13 @@ static void ws_layout(fe__net_ws *ws, float *base, size_t *total) {
     fe__fmap dummy = {0};
     map_def(&dummy, &cur, total, 1, 150, 150, 3, 0);
     ws->input = dummy.data;
-    map_def(&ws->in150, &cur, total, 1, 150, 150, 3, 0);
-    map_def(&ws->s72, &cur, total, 1, 72, 72, 32, 0);
-    for (int i = 0; i < 3; i++) map_def(&ws->a35[i], &cur, total, 1, 35, 35, 32, 1);
-    for (int i = 0; i < 3; i++) map_def(&ws->a17[i], &cur, total, 1, 17, 17, 64, 1);
+    for (int s = 0; s < FE_NET_P1_SETS; s++) {
+        struct p1 *q = &ws->p1[s];
+        map_def(&q->in150, &cur, total, 1, 150, 150, 3, 0);
+        map_def(&q->s72, &cur, total, 1, 72, 72, 32, 0);
+        for (int i = 0; i < 3; i++) map_def(&q->a35[i], &cur, total, 1, 35, 35, 32, 1);
+        for (int i = 0; i < 3; i++) map_def(&q->a17[i], &cur, total, 1, 17, 17, 64, 1);
+    }
     map_def(&ws->x17, &cur, total, B, 17, 17, 64, 1);
     map_def(&ws->p8, &cur, total, B, 8, 8, 128, 1);
     map_def(&ws->q8, &cur, total, B, 8, 8, 128, 1);
@@ -199,7 +207,17 @@ typedef struct ctx {
     const fe__net         *net;
     fe__net_ws            *ws;
     const fe__gemm_kernel *k;
+    int                    timing;   /* 0 while images run on separate threads */
 } ctx;
+
+static int thread_id(void) {
+#ifdef _OPENMP
+    int t = omp_get_thread_num();
+    return t < FE_NET_P1_SETS ? t : 0;
+#else
+    return 0;
+#endif
+}
 
 static double now_ns(void) {
     struct timespec ts;
@@ -221,9 +239,11 @@ static void mark(const ctx *c, int step, const fe__fmap *m, size_t img) {
 #pragma omp master
     {
         if (step >= 0 && ws->dump[step] && img == 0 && m) copy_map(m, 0, ws->dump[step]);
-        double t = now_ns();
-        if (step >= 0) ws->prof_ns[step] += t - ws->t_last;
-        ws->t_last = t;
+        if (c->timing) {
+            double t = now_ns();
+            if (step >= 0) ws->prof_ns[step] += t - ws->t_last;
+            ws->t_last = t;
+        }
     }
 }
 
@@ -285,17 +305,19 @@ static void prep_input(const fe__net *net, const uint8_t *u8, const float *f32,
     }
 }
 
-/* Stem to conv64_3 for one image, leaving its output in batch slot `slot` of x17. */
-static void phase1(const ctx *c, const uint8_t *u8, const float *f32, size_t slot) {
+/* Stem to conv64_3 for one image with buffer set `set`, leaving its output in batch slot
+ * `slot` of x17. */
+static void phase1(const ctx *c, const uint8_t *u8, const float *f32, int set, size_t slot) {
     fe__net_ws *ws = c->ws;
+    const struct p1 *q = &ws->p1[set];
     mark(c, -1, NULL, 0);
-    prep_input(c->net, u8, f32, &ws->in150);
-    mark(c, 0, &ws->in150, slot);
-    fe__conv_forward(c->k, &c->net->conv[0], &ws->in150, &ws->s72, NULL, 1);
-    mark(c, 1, &ws->s72, slot);
-    fe__maxpool3x3s2(&ws->s72, &ws->a35[0]);
-    mark(c, 2, &ws->a35[0], slot);
-    const fe__fmap *a = ws->a35, *b = ws->a17;
+    prep_input(c->net, u8, f32, &q->in150);
+    mark(c, 0, &q->in150, slot);
+    fe__conv_forward(c->k, &c->net->conv[0], &q->in150, &q->s72, NULL, 1);
+    mark(c, 1, &q->s72, slot);
+    fe__maxpool3x3s2(&q->s72, &q->a35[0]);
+    mark(c, 2, &q->a35[0], slot);
+    const fe__fmap *a = q->a35, *b = q->a17;
     residual(c, 0, &a[0], &a[2], &a[1]);
     mark(c, 3, &a[1], slot);
     residual(c, 1, &a[1], &a[2], &a[0]);
@@ -375,16 +397,33 @@ fe_status fe__net_forward(const fe__net *net, fe__net_ws *ws, const fe__gemm_ker
         return fe__fail(FE_E_ARG, "bad forward arguments");
     for (size_t i = 0; i < n; i++)
         if (u8 ? !u8[i] : !f32[i]) return fe__fail(FE_E_ARG, "input %zu is NULL", i);
-    const ctx c = {net, ws, kern};
     int nt = n_threads;
-    (void)nt;
     for (size_t b0 = 0; b0 < n; b0 += B) {
         size_t nb = n - b0 < B ? n - b0 : B;
+        int p1_threads = (size_t)nt < nb ? nt : (int)nb;
+        if (p1_threads > FE_NET_P1_SETS) p1_threads = FE_NET_P1_SETS;
+        if (p1_threads > 1) {
+            /* Several images: each thread runs whole images through the early stages (no
+             * barrier per layer); a nested team of one gives the layers' orphaned omp for
+             * a team of their own. Then the batch goes through the late stages together. */
+            const ctx c1 = {net, ws, kern, 0};
+#pragma omp parallel for num_threads(p1_threads) schedule(dynamic)
+            for (size_t i = 0; i < nb; i++) {
+                int set = thread_id();
+#pragma omp parallel num_threads(1)
+                phase1(&c1, u8 ? u8[b0 + i] : NULL, f32 ? f32[b0 + i] : NULL, set, i);
+            }
+            const ctx c2 = {net, ws, kern, 1};
+#pragma omp parallel num_threads(nt)
+            phase2(&c2, nb, out + b0);
+        } else {
+            const ctx c = {net, ws, kern, 1};
 #pragma omp parallel num_threads(nt) if (nt > 1)
-        {
-            for (size_t i = 0; i < nb; i++)
-                phase1(&c, u8 ? u8[b0 + i] : NULL, f32 ? f32[b0 + i] : NULL, i);
-            phase2(&c, nb, out + b0);
+            {
+                for (size_t i = 0; i < nb; i++)
+                    phase1(&c, u8 ? u8[b0 + i] : NULL, f32 ? f32[b0 + i] : NULL, 0, i);
+                phase2(&c, nb, out + b0);
+            }
         }
     }
     for (size_t i = 0; i < n; i++)
