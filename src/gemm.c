@@ -150,7 +150,7 @@ fe_status fe__sgemm_ex(const fe__gemm_kernel *kern, int n_threads, int trans_a, 
         fe__aligned_free(ap);
         return fe__fail(FE_E_NOMEM, "cannot allocate GEMM packing buffers");
     }
-    /* Threads only where the work pays for the fork (about 1 ms of a core = 100 MFLOP). */
+    /* Threads only where the work pays for the fork: 4 MFLOP is ~40 us of one core. */
     double flops = 2.0 * (double)m * (double)n * (double)k;
     int nt = n_threads > 1 && flops >= 4e6 ? n_threads : 1;
     (void)nt;
