@@ -76,6 +76,13 @@ void fe__conv_forward(const fe__gemm_kernel *kern, const fe__conv *cv, const fe_
      * share of the weights. Dynamic scheduling: a thread the OS delays does not hold the
      * others up; the split never changes a result. */
     const size_t rows_per_item = group * ho <= 128 ? ho : 1;
+    /* loop invariants in locals: the stores through a[], c[] could alias the structs */
+    const float *const in_data = in->data;
+    float *const out_data = out->data;
+    const float *const res_data = res ? res->data : out->data;
+    const ptrdiff_t in_img = (ptrdiff_t)in->img_stride, a_step = (ptrdiff_t)(cv->stride * in->c);
+    const size_t out_img = out->img_stride, out_c = out->c;
+    const size_t res_img = res ? res->img_stride : out->img_stride, res_c = res ? res->c : out->c;
     const size_t items_per_panel = ho / rows_per_item;
     const size_t n_items = n_panels * items_per_panel;
 
@@ -87,41 +94,47 @@ void fe__conv_forward(const fe__gemm_kernel *kern, const fe__conv *cv, const fe_
             const float *bp = cv->bp + jp * K * NR;
             size_t ky_lo, ky_hi;
             fe__conv_tap_range(oy, in->h, cv->kh, cv->stride, pt, &ky_lo, &ky_hi);
+            /* most blocks use every column tap: their segments are built once per row */
+            fe__kseg seg_full[MAX_SEG], seg_part[MAX_SEG];
+            const size_t n_full = fe__conv_segments(cv, in->row_stride, ky_lo, ky_hi, 0,
+                                                    cv->kw - 1, seg_full);
             const long iy0 = (long)(oy * cv->stride) - (long)pt;
+            /* offsets of pixel (img 0, oy, ox 0) in the input window, output and residual */
+            const ptrdiff_t a_row = (ptrdiff_t)iy0 * (ptrdiff_t)in->row_stride -
+                                    (ptrdiff_t)pl * (ptrdiff_t)in->c;
+            const size_t c_row = oy * out->row_stride + jp * NR;
+            const size_t r_row = res ? oy * res->row_stride + jp * NR : c_row;
             fe__epi ep = {FE_EPI_AFFINE, 1.0f, 0.0f, cv->bias + jp * NR, cv->scale + jp * NR,
                           cv->shift + jp * NR, NULL, relu};
-            /* pixel pointers advance incrementally; recomputed when a row wraps to the next
-             * image (the group is one output row of every image) */
+            /* Pixel pointers advance incrementally and are recomputed only where the row
+             * wraps to the next image (the group is output row oy of every image). Column
+             * taps can only be partial in 'same' convs with left/right padding. */
+            const int need_kx = pl > 0 || pr > 0;
             size_t img = 0, ox = 0;
             const float *ap = NULL, *rp = NULL;
             float *cp = NULL;
-            const ptrdiff_t a_step = (ptrdiff_t)(cv->stride * in->c);
             for (size_t b = 0; b < n_blocks; b++) {        /* loop 1: MR blocks */
                 const size_t mr = group / n_blocks + (b < group % n_blocks ? 1 : 0);
                 const float *a[MR] = {0}, *r[MR] = {0};
                 float *c[MR] = {0};
                 size_t ox_min = wo, ox_max = 0;
                 for (size_t i = 0; i < mr; i++) {
-                    if (!ap || ox == 0) {
+                    if (ox == 0) {
                         /* signed offset: the window may start inside the zero border */
-                        ap = in->data + ((ptrdiff_t)(img * in->img_stride) +
-                                         (ptrdiff_t)iy0 * (ptrdiff_t)in->row_stride -
-                                         (ptrdiff_t)pl * (ptrdiff_t)in->c +
-                                         (ptrdiff_t)ox * a_step);
-                        cp = out->data + img * out->img_stride + oy * out->row_stride +
-                             ox * out->c + jp * NR;
-                        if (res)
-                            rp = res->data + img * res->img_stride + oy * res->row_stride +
-                                 ox * res->c + jp * NR;
+                        ap = in_data + ((ptrdiff_t)img * in_img + a_row);
+                        cp = out_data + (img * out_img + c_row);
+                        rp = res_data + (img * res_img + r_row);
+                    }
+                    if (need_kx) {
+                        if (ox < ox_min) ox_min = ox;
+                        if (ox > ox_max) ox_max = ox;
                     }
                     a[i] = ap;
                     c[i] = cp;
                     r[i] = rp;
-                    if (ox < ox_min) ox_min = ox;
-                    if (ox > ox_max) ox_max = ox;
                     ap += a_step;
-                    cp += out->c;
-                    if (res) rp += res->c;
+                    cp += out_c;
+                    rp += res_c;
                     if (++ox == wo) {
                         ox = 0;
                         img++;
@@ -129,13 +142,19 @@ void fe__conv_forward(const fe__gemm_kernel *kern, const fe__conv *cv, const fe_
                 }
                 /* taps any pixel of the block can use: the range shrinks as ox grows, so the
                  * bounding range is [lo(ox_max), hi(ox_min)] */
-                size_t kx_lo, kx_hi, unused;
-                fe__conv_tap_range(ox_max, in->w, cv->kw, cv->stride, pl, &kx_lo, &unused);
-                fe__conv_tap_range(ox_min, in->w, cv->kw, cv->stride, pl, &unused, &kx_hi);
-                fe__kseg seg[MAX_SEG];
-                size_t n_seg = fe__conv_segments(cv, in->row_stride, ky_lo, ky_hi, kx_lo, kx_hi, seg);
+                size_t kx_lo = 0, kx_hi = cv->kw - 1, unused;
+                if (need_kx) {
+                    fe__conv_tap_range(ox_max, in->w, cv->kw, cv->stride, pl, &kx_lo, &unused);
+                    fe__conv_tap_range(ox_min, in->w, cv->kw, cv->stride, pl, &unused, &kx_hi);
+                }
                 ep.res = res ? r : NULL;
-                kern->ukr(mr, n_seg, seg, a, bp, c, &ep);
+                if (kx_lo == 0 && kx_hi == cv->kw - 1) {
+                    kern->ukr(mr, n_full, seg_full, a, bp, c, &ep);
+                } else {
+                    size_t n_part = fe__conv_segments(cv, in->row_stride, ky_lo, ky_hi, kx_lo,
+                                                      kx_hi, seg_part);
+                    kern->ukr(mr, n_part, seg_part, a, bp, c, &ep);
+                }
             }
         }
     }

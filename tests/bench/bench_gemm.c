@@ -18,7 +18,39 @@ static float frand(unsigned *s) {
     return (float)(*s >> 9) / 8388608.0f - 1.0f;
 }
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+/* Twelve independent FMA chains and nothing else: what this core sustains for AVX2 FMA (the
+ * nominal 116 GFLOP/s assumes 3.6 GHz; a VM's clock may be lower). */
+__attribute__((target("avx2,fma"))) static double fma_ceiling_gflops(void) {
+    __m256 a[12];
+    const __m256 x = _mm256_set1_ps(0.999999f), y = _mm256_set1_ps(1e-7f);
+    for (int i = 0; i < 12; i++) a[i] = _mm256_set1_ps((float)i);
+    const long iters = 20000000;
+    double best = 1e9;
+    for (int t = 0; t < 5; t++) {
+        double t0 = fe_b_now();
+        for (long it = 0; it < iters; it++) {
+            _Pragma("GCC unroll 12") for (int i = 0; i < 12; i++) a[i] = _mm256_fmadd_ps(a[i], x, y);
+        }
+        double dt = fe_b_now() - t0;
+        if (dt < best) best = dt;
+    }
+    float sink[8];
+    __m256 s = a[0];
+    for (int i = 1; i < 12; i++) s = _mm256_add_ps(s, a[i]);
+    _mm256_storeu_ps(sink, s);
+    if (sink[0] == 12345.0f) printf(" ");
+    return (double)iters * 12 * 16 / best / 1e9;
+}
+#endif
+
 FE_BENCH(gemm_ukr) {
+#if defined(__GNUC__) && defined(__x86_64__)
+    if (fe__gemm_kernel_avx2())
+        printf("FMA-only ceiling (12 chains, no loads): %.1f GFLOP/s on this core\n",
+               fma_ceiling_gflops());
+#endif
     enum { MR = FE_GEMM_MR, NR = FE_GEMM_NR, K = 256 };
     const fe__gemm_kernel *ks[2] = {fe__gemm_kernel_ref(), fe__gemm_kernel_avx2()};
     float *a = fe__aligned_alloc(MR * K * sizeof(float));
