@@ -23,20 +23,28 @@
 
 enum { MR = FE_GEMM_MR, NR = FE_GEMM_NR, MAX_SEG = 16 };
 
-fe_status fe__conv_init(fe__conv *cv, size_t kh, size_t kw, size_t stride, size_t cin,
-                        size_t cout, int same, const float *hwio, const float *bias,
-                        const float *scale, const float *shift) {
+size_t fe__conv_packed_floats(size_t kh, size_t kw, size_t cin, size_t cout) {
+    size_t k;
+    if (!fe__mul3_size(kh, kw, cin, &k) || cout > SIZE_MAX / NR || k > SIZE_MAX / (cout + NR))
+        return 0;
+    return fe__gemm_packed_b_size(k, cout);
+}
+
+fe_status fe__conv_init_at(fe__conv *cv, float *bp, size_t kh, size_t kw, size_t stride,
+                           size_t cin, size_t cout, int same, const float *hwio,
+                           const float *bias, const float *scale, const float *shift) {
     memset(cv, 0, sizeof *cv);
-    if (cout % NR != 0 || kh == 0 || kw == 0 || kh > MAX_SEG || stride == 0 || cin == 0)
+    if (cout % NR != 0 || cout == 0 || kh == 0 || kw == 0 || kh > MAX_SEG || stride == 0 ||
+        cin == 0)
         return fe__fail(FE_E_UNSUPPORTED, "conv %zux%zu/%zu %zu->%zu not supported", kh, kw,
                         stride, cin, cout);
-    size_t k, nb;
-    if (!fe__mul3_size(kh, kw, cin, &k) || !fe__mul_size(fe__gemm_packed_b_size(k, cout),
-                                                         sizeof(float), &nb))
+    size_t nf = fe__conv_packed_floats(kh, kw, cin, cout), nb;
+    if (nf == 0 || !fe__mul_size(nf, sizeof(float), &nb))
         return fe__fail(FE_E_OVERFLOW, "conv weights size overflows");
     cv->kh = kh; cv->kw = kw; cv->stride = stride; cv->cin = cin; cv->cout = cout;
     cv->same = same;
-    cv->bp = fe__aligned_alloc(nb);
+    cv->owns_bp = bp == NULL;
+    cv->bp = bp ? bp : fe__aligned_alloc(nb);
     cv->bias = fe__aligned_alloc(3 * cout * sizeof(float));
     if (!cv->bp || !cv->bias) {
         fe__conv_free(cv);
@@ -44,16 +52,22 @@ fe_status fe__conv_init(fe__conv *cv, size_t kh, size_t kw, size_t stride, size_
     }
     cv->scale = cv->bias + cout;
     cv->shift = cv->scale + cout;
-    fe__gemm_pack_b(k, cout, hwio, cout, cv->bp);
+    fe__gemm_pack_b(kh * kw * cin, cout, hwio, cout, cv->bp);
     memcpy(cv->bias, bias, cout * sizeof(float));
     memcpy(cv->scale, scale, cout * sizeof(float));
     memcpy(cv->shift, shift, cout * sizeof(float));
     return FE_OK;
 }
 
+fe_status fe__conv_init(fe__conv *cv, size_t kh, size_t kw, size_t stride, size_t cin,
+                        size_t cout, int same, const float *hwio, const float *bias,
+                        const float *scale, const float *shift) {
+    return fe__conv_init_at(cv, NULL, kh, kw, stride, cin, cout, same, hwio, bias, scale, shift);
+}
+
 void fe__conv_free(fe__conv *cv) {
     if (!cv) return;
-    fe__aligned_free(cv->bp);
+    if (cv->owns_bp) fe__aligned_free(cv->bp);
     fe__aligned_free(cv->bias);
     memset(cv, 0, sizeof *cv);
 }

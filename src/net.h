@@ -24,6 +24,7 @@
 
 typedef struct fe__net {
     fe__conv conv[FE_NET_N_CONV];   /* forward order: conv32_down, then <block>/conv1, conv2 */
+    void    *weights_raw;           /* the block holding every conv's packed weights         */
     float   *fc;                    /* [256][128], desc = g . fc, no bias                    */
     float    norm_lut[3][256];      /* (v - mean_c) / 255 for every u8 v: the input step     */
 } fe__net;
