@@ -6,9 +6,10 @@
  * wherever the output view puts them. The BLIS loops, adapted:
  *   loops 5 and 4 (NC, KC) are whole: a packed B panel K x NR is at most 2304*16 floats
  *     (144 KiB), which stays in L2 while every pixel streams past it;
- *   loop 2 (NR panels of B) is outermost, so each thread reads only its share of the
- *     weights — what matters in the weight-bound 4x4/2x2/1x1 layers;
- *   loop 3 (row groups: one output row oy across all images of the batch) inside it, then
+ *   loop 2 (NR panels of B) and loop 3 (row groups: output row oy of every image in the
+ *     batch) form the work items: threads split rows where pixels are many (each keeps
+ *     its band of rows in its own L2 from layer to layer) and panels where weights are
+ *     (each streams only its share of the 4x4/2x2/1x1 layers' weights); then
  *   loop 1 (MR blocks: the group cut into near-equal blocks of <= 6 pixels, so W = 8 runs as
  *     4+4 and W = 17 as 6+6+5, never a 1- or 2-row straggler).
  * Padding taps: a block multiplies only taps that some of its pixels can reach inside the
@@ -87,8 +88,7 @@ void fe__conv_forward(const fe__gemm_kernel *kern, const fe__conv *cv, const fe_
     const size_t n_blocks = (group + MR - 1) / MR;
     /* A work item is one panel x one row group, or, when there are few pixels (the
      * weight-bound late layers), one whole panel, so that each thread streams only its
-     * share of the weights. Dynamic scheduling: a thread the OS delays does not hold the
-     * others up; the split never changes a result. */
+     * share of the weights. The split never changes a result. */
     const size_t rows_per_item = group * ho <= 128 ? ho : 1;
     /* loop invariants in locals: the stores through a[], c[] could alias the structs */
     const float *const in_data = in->data;
@@ -100,10 +100,13 @@ void fe__conv_forward(const fe__gemm_kernel *kern, const fe__conv *cv, const fe_
     const size_t items_per_panel = ho / rows_per_item;
     const size_t n_items = n_panels * items_per_panel;
 
-#pragma omp for schedule(dynamic)
+#pragma omp for schedule(static)
     for (size_t item = 0; item < n_items; item++) {
-        const size_t jp = item / items_per_panel;          /* loop 2: NR panel of B  */
-        const size_t oy0 = item % items_per_panel * rows_per_item;
+        /* Row items run row-major (all panels of row 0, then row 1, ...), so a static split
+         * hands each thread a band of rows, the same band layer after layer: its input is
+         * what it wrote itself, still in its own L2. Whole-panel items split the weights. */
+        const size_t jp = rows_per_item == ho ? item : item % n_panels;   /* loop 2: panel */
+        const size_t oy0 = rows_per_item == ho ? 0 : item / n_panels;
         for (size_t oy = oy0; oy < oy0 + rows_per_item; oy++) {   /* loop 3: row groups */
             const float *bp = cv->bp + jp * K * NR;
             size_t ky_lo, ky_hi;
