@@ -53,18 +53,20 @@ static void pack_b_block(int trans_b, const float *B, size_t ldb, size_t p0, siz
             for (size_t p = 0; p < kc; p++) {
                 const float *s = B + (p0 + p) * ldb + j0 + jp;
                 float *dp = d + p * NR;
-                size_t j = 0;
-                for (; j < w; j++) dp[j] = s[j];
-                for (; j < NR; j++) dp[j] = 0.0f;
+                memcpy(dp, s, w * sizeof(float));
+                if (w < NR) memset(dp + w, 0, (NR - w) * sizeof(float));
             }
         } else {
-            for (size_t j = 0; j < NR; j++) {
-                if (j < w) {
-                    const float *s = B + (j0 + jp + j) * ldb + p0;
-                    for (size_t p = 0; p < kc; p++) d[p * NR + j] = s[p];
-                } else {
-                    for (size_t p = 0; p < kc; p++) d[p * NR + j] = 0.0f;
-                }
+            /* op(B) = B^T: column j of the panel is row j0+jp+j of B. Walk k outermost so
+             * the 16 source rows are read as parallel sequential streams and every packed
+             * row is written once, contiguously (column-major writes cost 16x more). */
+            const float *src[NR];
+            for (size_t j = 0; j < w; j++) src[j] = B + (j0 + jp + j) * ldb + p0;
+            for (size_t p = 0; p < kc; p++) {
+                float *dp = d + p * NR;
+                size_t j = 0;
+                for (; j < w; j++) dp[j] = src[j][p];
+                for (; j < NR; j++) dp[j] = 0.0f;
             }
         }
     }
@@ -119,6 +121,52 @@ static void run_tile(const fe__gemm_kernel *kern, size_t mr, size_t nr, size_t k
     for (size_t r = 0; r < mr; r++) memcpy(c + r * ldc, tmp + r * NR, nr * sizeof(float));
 }
 
+/* Small m with op(B) = B^T (query batches against a gallery, EMD cost matrices): compute
+ * C^T = B . op(A)^T. B's rows are then the micro-kernel's A rows, read in place (no packing
+ * of the big operand); op(A)^T, m columns, is the packed panel operand; each tile is
+ * stored transposed. The epilogue keeps the micro-kernel's op order: alpha*ab, then
+ * + beta*c. ap holds ceil(m/NR) panels of KC rows. */
+static void sgemm_swapped_bt(const fe__gemm_kernel *kern, int nt, int trans_a, size_t m,
+                             size_t n, size_t k, float alpha, const float *A, size_t lda,
+                             const float *B, size_t ldb, float beta, float *C, size_t ldc,
+                             float *ap) {
+    const size_t n_q = (m + NR - 1) / NR, n_g = (n + MR - 1) / MR;
+    (void)nt;
+    for (size_t pc = 0; pc < k; pc += KC) {                 /* loop 4: KC of the k range */
+        const size_t kc = k - pc < KC ? k - pc : KC;
+        const float beta_pc = pc == 0 ? beta : 1.0f;
+        /* op(A)^T[p][i] = op(A)[i][p]: as A is stored, that is B^T-style packing of A
+         * when A is not transposed, plain packing when it is */
+        for (size_t jq = 0; jq < n_q; jq++) {
+            size_t w = m - jq * NR < NR ? m - jq * NR : NR;
+            pack_b_block(!trans_a, A, lda, pc, jq * NR, kc, w, ap + jq * NR * kc);
+        }
+        fe__epi ep = {FE_EPI_GEMM, alpha, 0.0f, NULL, NULL, NULL, NULL, 0};
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+        for (size_t ig = 0; ig < n_g; ig++) {               /* row blocks of B (= of C^T) */
+            const size_t g0 = ig * MR, mr = n - g0 < MR ? n - g0 : MR;
+            const float *a[MR] = {0};
+            for (size_t r = 0; r < mr; r++) a[r] = B + (g0 + r) * ldb + pc;
+            fe__kseg seg = {0, 0, kc};
+            for (size_t jq = 0; jq < n_q; jq++) {           /* panels of queries */
+                float tmp[MR * NR];
+                float *cr[MR] = {0};
+                for (size_t r = 0; r < mr; r++) cr[r] = tmp + r * NR;
+                kern->ukr(mr, 1, &seg, a, ap + jq * NR * kc, cr, &ep);
+                const size_t w = m - jq * NR < NR ? m - jq * NR : NR;
+                for (size_t q = 0; q < w; q++) {
+                    float *c = C + (jq * NR + q) * ldc + g0;
+                    for (size_t r = 0; r < mr; r++) {
+                        float v = tmp[r * NR + q];
+                        if (beta_pc != 0.0f) v = v + beta_pc * c[r];   /* BLIS: beta 0 never reads C */
+                        c[r] = v;
+                    }
+                }
+            }
+        }
+    }
+}
+
 fe_status fe__sgemm_ex(const fe__gemm_kernel *kern, int n_threads, int trans_a, int trans_b,
                        size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
                        const float *B, size_t ldb, float beta, float *C, size_t ldc) {
@@ -140,20 +188,32 @@ fe_status fe__sgemm_ex(const fe__gemm_kernel *kern, int n_threads, int trans_a, 
         !fe__mul_size((trans_b ? n : k) - 1, ldb, &span))
         return fe__fail(FE_E_OVERFLOW, "A or B extent overflows");
 
+    /* Threads only where the work pays for the fork: 4 MFLOP is ~40 us of one core. */
+    double flops = 2.0 * (double)m * (double)n * (double)k;
+    int nt = n_threads > 1 && flops >= 4e6 ? n_threads : 1;
+    (void)nt;
     size_t kc_max = k < KC ? k : KC;
-    size_t nc_max = n < NC ? (n + NR - 1) / NR * NR : NC;
     size_t mc_max = m < MC ? m : MC;
-    float *bp = fe__aligned_alloc(kc_max * nc_max * sizeof(float));
+    /* With one A block (m <= MC: query batches, EMD costs) each B panel meets one A block
+     * only, so it is packed just in time into a 16 KiB buffer on the stack. Otherwise the
+     * KC x NC block is packed once and reused by every A block. (A fresh multi-megabyte
+     * buffer per call would also cost a page fault per 4 KiB.) */
+    if (trans_b && m <= 4 * NR && n >= 4 * MR) {
+        float *ap = fe__aligned_alloc((m + NR - 1) / NR * NR * kc_max * sizeof(float));
+        if (!ap) return fe__fail(FE_E_NOMEM, "cannot allocate GEMM packing buffers");
+        sgemm_swapped_bt(kern, nt, trans_a, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, ap);
+        fe__aligned_free(ap);
+        return FE_OK;
+    }
+    const int one_a_block = m <= MC;
+    size_t nc_max = n < NC ? (n + NR - 1) / NR * NR : NC;
+    float *bp = one_a_block ? NULL : fe__aligned_alloc(kc_max * nc_max * sizeof(float));
     float *ap = fe__aligned_alloc(mc_max * kc_max * sizeof(float));
-    if (!bp || !ap) {
+    if ((!one_a_block && !bp) || !ap) {
         fe__aligned_free(bp);
         fe__aligned_free(ap);
         return fe__fail(FE_E_NOMEM, "cannot allocate GEMM packing buffers");
     }
-    /* Threads only where the work pays for the fork (about 1 ms of a core = 100 MFLOP). */
-    double flops = 2.0 * (double)m * (double)n * (double)k;
-    int nt = n_threads > 1 && flops >= 4e6 ? n_threads : 1;
-    (void)nt;
 
     for (size_t jc = 0; jc < n; jc += NC) {                 /* loop 5: NC columns of C   */
         size_t nc = n - jc < NC ? n - jc : NC;
@@ -163,26 +223,46 @@ fe_status fe__sgemm_ex(const fe__gemm_kernel *kern, int n_threads, int trans_a, 
             fe__epi ep = {FE_EPI_GEMM, alpha, pc == 0 ? beta : 1.0f, NULL, NULL, NULL, NULL, 0};
 #pragma omp parallel num_threads(nt) if (nt > 1)
             {
+                if (one_a_block) {
+                    size_t n_ir = (m + MR - 1) / MR;
 #pragma omp for schedule(static)
-                for (size_t jr = 0; jr < n_jr; jr++) {          /* pack B: the KC x NC block */
-                    size_t w = nc - jr * NR < NR ? nc - jr * NR : NR;
-                    pack_b_block(trans_b, B, ldb, pc, jc + jr * NR, kc, w, bp + jr * NR * kc);
-                }
-                for (size_t ic = 0; ic < m; ic += MC) {     /* loop 3: MC rows of C      */
-                    size_t mc = m - ic < MC ? m - ic : MC;
-                    size_t n_ir = (mc + MR - 1) / MR;
-#pragma omp for schedule(static)
-                    for (size_t ir = 0; ir < n_ir; ir++) {      /* pack A: the MC x KC block */
-                        size_t hi = (ir + 1) * MR < mc ? (ir + 1) * MR : mc;
-                        pack_a_rows(trans_a, A, lda, ic, pc, kc, ir * MR, hi, ap);
+                    for (size_t ir = 0; ir < n_ir; ir++) {      /* pack A: the m x KC block  */
+                        size_t hi = (ir + 1) * MR < m ? (ir + 1) * MR : m;
+                        pack_a_rows(trans_a, A, lda, 0, pc, kc, ir * MR, hi, ap);
                     }
+                    _Alignas(64) float pb[KC * NR];
 #pragma omp for schedule(static)
-                    for (size_t t = 0; t < n_jr * n_ir; t++) {
-                        size_t jr = t / n_ir, ir = t % n_ir;     /* loop 2 (NR), loop 1 (MR) */
-                        size_t mr = mc - ir * MR < MR ? mc - ir * MR : MR;
+                    for (size_t jr = 0; jr < n_jr; jr++) {      /* loop 2, packing B as it goes */
                         size_t nr = nc - jr * NR < NR ? nc - jr * NR : NR;
-                        run_tile(kern, mr, nr, kc, ap + ir * MR * kc, bp + jr * NR * kc,
-                                 C + (ic + ir * MR) * ldc + jc + jr * NR, ldc, &ep);
+                        pack_b_block(trans_b, B, ldb, pc, jc + jr * NR, kc, nr, pb);
+                        for (size_t ir = 0; ir < n_ir; ir++) {  /* loop 1 */
+                            size_t mr = m - ir * MR < MR ? m - ir * MR : MR;
+                            run_tile(kern, mr, nr, kc, ap + ir * MR * kc, pb,
+                                     C + ir * MR * ldc + jc + jr * NR, ldc, &ep);
+                        }
+                    }
+                } else {
+#pragma omp for schedule(static)
+                    for (size_t jr = 0; jr < n_jr; jr++) {      /* pack B: the KC x NC block */
+                        size_t w = nc - jr * NR < NR ? nc - jr * NR : NR;
+                        pack_b_block(trans_b, B, ldb, pc, jc + jr * NR, kc, w, bp + jr * NR * kc);
+                    }
+                    for (size_t ic = 0; ic < m; ic += MC) { /* loop 3: MC rows of C      */
+                        size_t mc = m - ic < MC ? m - ic : MC;
+                        size_t n_ir = (mc + MR - 1) / MR;
+#pragma omp for schedule(static)
+                        for (size_t ir = 0; ir < n_ir; ir++) {  /* pack A: the MC x KC block */
+                            size_t hi = (ir + 1) * MR < mc ? (ir + 1) * MR : mc;
+                            pack_a_rows(trans_a, A, lda, ic, pc, kc, ir * MR, hi, ap);
+                        }
+#pragma omp for schedule(static)
+                        for (size_t t = 0; t < n_jr * n_ir; t++) {
+                            size_t jr = t / n_ir, ir = t % n_ir;  /* loop 2 (NR), loop 1 (MR) */
+                            size_t mr = mc - ir * MR < MR ? mc - ir * MR : MR;
+                            size_t nr = nc - jr * NR < NR ? nc - jr * NR : NR;
+                            run_tile(kern, mr, nr, kc, ap + ir * MR * kc, bp + jr * NR * kc,
+                                     C + (ic + ir * MR) * ldc + jc + jr * NR, ldc, &ep);
+                        }
                     }
                 }
             }

@@ -70,10 +70,6 @@ ALWAYS_INLINE void tile(const size_t MRV, size_t n_seg, const fe__kseg *seg,
         UNROLL for (size_t r = 0; r < MRV; r++) ap[r] = a[r] + seg[s].a_off;
         const size_t len = seg[s].len;
         _Pragma("GCC unroll 4") for (size_t k = 0; k < len; k++, bp += FE_GEMM_NR) {
-            /* 4 KiB ahead: the hardware prefetcher stops at page ends, and in the
-             * weight-bound layers the first pass over a panel comes from DRAM/L3.
-             * (A prefetch past the panel's end is harmless: it never faults.) */
-            _mm_prefetch((const char *)(bp + 64 * FE_GEMM_NR), _MM_HINT_T0);
             const __m256 b0 = _mm256_load_ps(bp), b1 = _mm256_load_ps(bp + 8);
             UNROLL for (size_t r = 0; r < MRV; r++) {
                 const __m256 av = _mm256_broadcast_ss(ap[r] + k);

@@ -28,6 +28,7 @@ typedef struct fe__conv {
     size_t kh, kw, stride, cin, cout;
     int    same;                  /* TF 'same' padding, else 'valid'                        */
     float *bp;                    /* packed B: [cout/NR][kh*kw*cin][NR], 64-byte aligned   */
+    int    owns_bp;               /* bp was allocated here (not by fe__conv_init_at's caller) */
     float *bias, *scale, *shift;  /* [cout]                                                 */
 } fe__conv;
 
@@ -58,6 +59,14 @@ void fe__im2col(const fe__conv *cv, const fe__fmap *in, size_t img, float *col);
 fe_status fe__conv_init(fe__conv *cv, size_t kh, size_t kw, size_t stride, size_t cin,
                         size_t cout, int same, const float *hwio, const float *bias,
                         const float *scale, const float *shift);
+/* Same, packing into caller memory bp (fe__conv_packed_floats floats, 64-byte aligned),
+ * which stays the caller's: fe__conv_free leaves it alone. The network puts every layer in
+ * one huge-page arena this way. */
+fe_status fe__conv_init_at(fe__conv *cv, float *bp, size_t kh, size_t kw, size_t stride,
+                           size_t cin, size_t cout, int same, const float *hwio,
+                           const float *bias, const float *scale, const float *shift);
+/* Floats of packed B for a kh x kw x cin -> cout conv (0 on overflow). */
+size_t fe__conv_packed_floats(size_t kh, size_t kw, size_t cin, size_t cout);
 void fe__conv_free(fe__conv *cv);
 /* out = relu?(((conv(in) + bias) * scale + shift) (+ res)). out->h/w must be the TF output
  * size; in->pad must cover the 'same' padding; res (may be NULL, may alias out: each

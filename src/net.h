@@ -7,7 +7,9 @@
  * arena per session (untouched batch slots cost address space, not memory). Stem to
  * conv64_3 runs one image at a time (weights there are small and stay in cache); from
  * conv128_down on, up to FE_NET_BATCH images run together so every weight is read once
- * per batch. Results never depend on the batch grouping or the thread count.
+ * per batch. With several threads, a single image splits every layer between them; a batch
+ * instead gives each thread whole images for the early stages (no barrier per layer), then
+ * splits the late layers. Results never depend on the batch grouping or thread count.
  */
 #ifndef FE_NET_H
 #define FE_NET_H
@@ -17,10 +19,12 @@
 
 #define FE_NET_N_CONV 29   /* stem + 14 blocks x 2                                          */
 #define FE_NET_BATCH  16   /* images per pass through the weight-bound late stages           */
+#define FE_NET_P1_SETS 8   /* threads that may run whole images through the early stages  */
 #define FE_NET_N_PROF 18   /* profiled steps: input, stem, maxpool, 14 blocks, head        */
 
 typedef struct fe__net {
     fe__conv conv[FE_NET_N_CONV];   /* forward order: conv32_down, then <block>/conv1, conv2 */
+    void    *weights_raw;           /* the block holding every conv's packed weights         */
     float   *fc;                    /* [256][128], desc = g . fc, no bias                    */
     float    norm_lut[3][256];      /* (v - mean_c) / 255 for every u8 v: the input step     */
 } fe__net;

@@ -263,7 +263,7 @@ FE_TEST(conv_im2col_matches_direct_gather) {
     pmap in;
     CHECK(pmap_init(&in, 1, s.h, s.w, s.cin, 2, 0.0f));
     pmap_fill(&in, 1);
-    fe__conv cv = {3, 3, 2, 3, 16, 1, NULL, NULL, NULL, NULL};
+    fe__conv cv = {3, 3, 2, 3, 16, 1, NULL, 0, NULL, NULL, NULL};
     size_t pt, pl;
     size_t ho = fe__conv_out_dim(s.h, 3, 2, 1, &pt, NULL), wo = fe__conv_out_dim(s.w, 3, 2, 1, &pl, NULL);
     size_t K = 27;

@@ -347,3 +347,33 @@ FE_TEST(gemm_pack_b_layout) {
     fe__aligned_free(p);
     CHECK_MSG(bad == 0, "%zu misplaced", bad);
 }
+
+FE_TEST(gemm_small_m_transposed_b_path) {
+    /* m <= 64 with op(B) = B^T takes the swapped route (C^T = B op(A)^T, B read in place,
+     * tiles stored transposed): the shapes of query batches and EMD cost matrices. Exact on
+     * dyadic data, beta = 0 into NaN-poisoned C, beta != 0, k over KC, padded strides. */
+    static const size_t ms[] = {1, 16, 17, 64}, ns[] = {24, 101, 1601}, ks_[] = {1, 257, 600};
+    const fe__gemm_kernel *ks[2];
+    int nk = kernels(ks);
+    size_t cases = 0;
+    for (int ki = 0; ki < nk; ki++)
+        for (size_t a = 0; a < 4; a++)
+            for (size_t b = 0; b < 3; b++)
+                for (size_t c = 0; c < 3; c++) {
+                    int ta = (int)((a + b + c) & 1);
+                    int beta_case = (int)((a + c) % 2);
+                    problem p;
+                    CHECK(problem_init(&p, ta, 1, ms[a], ns[b], ks_[c], (b + 1) % 3, 1.0f,
+                                       beta_case ? 0.5f : 0.0f, 1, beta_case ? 0.5f : NAN));
+                    double worst;
+                    int control;
+                    fe_status st;
+                    size_t bad = run_problem(ks[ki], 2, &p, 1, &worst, &control, &st);
+                    problem_free(&p);
+                    CHECK_OK(st);
+                    CHECK_MSG(bad == 0 && control, "%s m=%zu n=%zu k=%zu ta=%d beta=%s: %zu bad",
+                              ks[ki]->name, ms[a], ns[b], ks_[c], ta, beta_case ? "0.5" : "0", bad);
+                    cases++;
+                }
+    NOTE("%zu exact cases on the swapped small-m B^T route", cases);
+}
