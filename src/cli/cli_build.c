@@ -314,14 +314,19 @@ static void test_pause(void) {
     for (;;) pause();   /* until the test's SIGKILL */
 }
 
+static uint64_t pause_at_bytes;
+
 static void pause_hook(void *ctx, uint64_t written) {
     (void)ctx;
-    if (written >= (1u << 20)) test_pause();
+    if (written >= pause_at_bytes) test_pause();
 }
 
 void cli_test_pause_in_save_arm(void) {
     const char *env = getenv("FE_TEST_PAUSE_IN_SAVE");
-    if (env && *env == '1') fe__gallery_set_write_hook(pause_hook, NULL);
+    if (env && *env) {
+        pause_at_bytes = strtoull(env, NULL, 10);
+        fe__gallery_set_write_hook(pause_hook, NULL);
+    }
 }
 
 /* ---- parallel embedding --------------------------------------------------------------- */

@@ -79,7 +79,8 @@ int cli_embed_into_gallery(const fe_model *model, cli_faces *faces, const cli_em
 
 /* The test-only pause hooks: FE_TEST_PAUSE_AFTER=N stops the process (waiting for a signal)
  * once N faces are embedded, after printing "faceemd: test pause" on stderr;
- * FE_TEST_PAUSE_IN_SAVE=1 does the same after the first 1 MiB of a gallery save. */
+ * FE_TEST_PAUSE_IN_SAVE=B does the same in a gallery save once B bytes of it are written
+ * (after the section that crosses B: the temporary file then holds part of the index). */
 void cli_test_pause_in_save_arm(void);
 
 #endif

@@ -195,7 +195,7 @@ FE_VERB(demo, "the main job on bundled LFW photos: clean, masked, sunglasses") {
 
     char dbuf[4096], mbuf[4096], path[4200];
     const char *data = data_arg ? data_arg : find_repo_file("tests/data/demo", dbuf, sizeof dbuf);
-    const char *mpath = model_arg ? model_arg : getenv("FE_MODEL") ? cli_default_model_path()
+    const char *mpath = model_arg ? model_arg : getenv("FE_MODEL") && *getenv("FE_MODEL") ? cli_default_model_path()
                                                                    : find_repo_file("weights/faceres.feb", mbuf, sizeof mbuf);
     cli_landmarks lm;
     snprintf(path, sizeof path, "%s/landmarks.tsv", data);
