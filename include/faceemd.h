@@ -582,8 +582,10 @@ typedef struct fe_search_result {
 } fe_search_result;
 
 /* Per-thread scratch for fe_search: sized by the first queries, then reused, so a thread
- * searching repeatedly with the same options allocates nothing. Never share one between two
- * threads at once; any number of threads may search one loaded gallery, each with its own. */
+ * searching repeatedly with the same options allocates nothing (when the stage-1 scan runs on
+ * one thread: n_threads = 1, or automatic on a gallery under ~260,000 faces). Never share one
+ * between two threads at once; any number of threads may search one loaded gallery, each
+ * with its own. */
 typedef struct fe_search_workspace fe_search_workspace;
 fe_status fe_search_workspace_create(fe_search_workspace **out_ws);
 void fe_search_workspace_destroy(fe_search_workspace *ws);
