@@ -534,6 +534,99 @@ typedef struct fe_emd_batch {
 fe_status fe_emd_rerank(fe_emd_workspace *ws, const fe_emd_batch *batch,
                         const fe_emd_options *opt, fe_emd_stats *out_stats);
 
+/* ---- The search: stage 1 then stage 2 (search.c) -----------------------------------------
+ *
+ * fe_search answers "who is this face?" against a gallery exactly as METHOD.md describes:
+ *   1. stage 1: cosine of the query's unit embedding with every gallery face, top K
+ *      (fe_cosine_topk's order: higher score first, equal scores by lower face index);
+ *   2. stage 2: those K re-scored by patch-wise EMD on the grid (fe_emd_rerank, with the
+ *      query's patches normalised by the same code as the gallery's), final score
+ *        score = alpha * S_emd + (1 - alpha) * S_cos      (alpha >= 0)
+ *        score = S_emd + S_cos                            (alpha < 0: the paper's plain sum)
+ *      sorted by score, equal scores by stage-1 rank (so alpha = 0 is stage 1's order exactly);
+ *   3. ranks beyond K keep their stage-1 order, after the K re-ranked faces.
+ * Ranks are 1-based (rank 1 = best). Results beyond K carry emd_score = score = NaN. */
+
+#define FE_SEARCH_GRID_DEFAULT  4
+#define FE_SEARCH_ALPHA_DEFAULT 0.7
+
+typedef struct fe_search_options {
+    uint32_t       size;       /* sizeof(fe_search_options), set by fe_search_options_default */
+    size_t         rerank_k;   /* K: stage-1 candidates re-ranked (FE_TOPK_DEFAULT = 100);
+                                  0 = stage 1 only                                           */
+    uint32_t       grid;       /* 4 (4x4x256 map, default) or 8 (8x8x128)                     */
+    double         alpha;      /* 0.7; in [0, 1] a blend; < 0 the plain sum S_emd + S_cos;
+                                  NaN/Inf and values > 1 are refused                         */
+    fe_emd_options emd;        /* weighting (APC), solver (Sinkhorn), epsilon 0.05, <= 100
+                                  iterations, stop 0.1: fe_emd_options_default               */
+    uint32_t       exclude;    /* gallery face to leave out (the query's own clean original in
+                                  the evaluation protocol), or FE_NO_EXCLUDE (default)       */
+    int            n_threads;  /* threads of the stage-1 scan: 0 (default) automatic; 1 when
+                                  the caller already runs one query per thread               */
+} fe_search_options;
+
+void fe_search_options_default(fe_search_options *opt);
+
+typedef struct fe_search_result {
+    uint32_t index;           /* gallery face (fe_gallery_label / fe_gallery_path)            */
+    uint32_t identity;        /* its identity id (fe_gallery_identity)                         */
+    uint32_t rank;            /* final rank, 1 = best                                          */
+    uint32_t stage1_rank;     /* rank by cosine alone, 1 = best                                */
+    double   stage1_score;    /* S_cos: cosine of the unit embeddings (a float dot product)    */
+    double   emd_score;       /* S_emd on the grid; NaN beyond K                               */
+    double   score;           /* the final score above; NaN beyond K                           */
+    uint32_t iterations;      /* Sinkhorn iterations, or the exact solver's augmenting paths   */
+    double   marginal_error;  /* the solver's marginal error (fe_emd_stats)                   */
+    uint32_t emd_flags;       /* FE_EMD_FLAG_* of this candidate                               */
+    int      reranked;        /* 1: within the top K and scored by stage 2                     */
+} fe_search_result;
+
+/* Per-thread scratch for fe_search: sized by the first queries, then reused, so a thread
+ * searching repeatedly with the same options allocates nothing (when the stage-1 scan runs on
+ * one thread: n_threads = 1, or automatic on a gallery under ~260,000 faces). Never share one
+ * between two threads at once; any number of threads may search one loaded gallery, each
+ * with its own. */
+typedef struct fe_search_workspace fe_search_workspace;
+fe_status fe_search_workspace_create(fe_search_workspace **out_ws);
+void fe_search_workspace_destroy(fe_search_workspace *ws);
+
+/* Searches g for query (fe_embed's output; normalised here exactly as fe_gallery_add does).
+ * Writes the first min(n_out, faces searched) results, best first, into out and their count
+ * into *out_count (may be NULL). n_out may exceed K: the tail is stage 1's order. ws may be
+ * NULL (allocates per call); opt may be NULL (defaults). Statuses: FE_E_ARG (NULL gallery or
+ * query, n_out > 0 with NULL out, bad options, exclude out of range), FE_E_NUMERIC (NaN/Inf or
+ * zero embedding in the query), FE_E_LIMIT, FE_E_NOMEM. On failure *out_count is 0. */
+fe_status fe_search(fe_search_workspace *ws, const fe_gallery *g, const fe_features *query,
+                    const fe_search_options *opt, fe_search_result *out, size_t n_out,
+                    size_t *out_count);
+
+/* What made one query/candidate pair match (the flow picture, issue "show why two faces
+ * match"): the transport plan between the query's patches (rows) and the candidate's
+ * (columns) on the chosen grid, the patch weights, the patch similarities and the scores.
+ * Computed in double by fe_emd_pair from the same normalised patches and pooled vectors that
+ * fe_search uses, so emd_score agrees with fe_search's to float accuracy (~1e-6). */
+typedef struct fe_flow {
+    uint32_t     grid;                                    /* 4 or 8                         */
+    uint32_t     cells;                                   /* grid * grid (cell = y*grid + x) */
+    double       plan[FE_MAP8_CELLS * FE_MAP8_CELLS];     /* cells x cells, row-major:
+                                                             plan[i*cells + j] = mass from
+                                                             query cell i to candidate cell j */
+    double       sim[FE_MAP8_CELLS * FE_MAP8_CELLS];      /* patch cosines, same layout      */
+    double       query_weight[FE_MAP8_CELLS];             /* a_i (sum 1)                    */
+    double       cand_weight[FE_MAP8_CELLS];              /* b_j (sum 1)                    */
+    double       stage1_score, emd_score, score;          /* as fe_search_result            */
+    fe_emd_stats stats;                                   /* the solver's report            */
+} fe_flow;
+
+/* The flow between two faces (e.g. two embedded images), with opt's grid, weights, solver and
+ * alpha (opt may be NULL: defaults). FE_E_ARG, FE_E_NUMERIC, FE_E_NOMEM. */
+fe_status fe_flow_faces(const fe_features *query, const fe_features *cand,
+                        const fe_search_options *opt, fe_flow *out);
+/* The flow between a query and gallery face `index` (its stored, possibly fp16, patches).
+ * FE_E_ARG also when index is out of range. */
+fe_status fe_flow_gallery(const fe_gallery *g, size_t index, const fe_features *query,
+                          const fe_search_options *opt, fe_flow *out);
+
 /* ======================================================================================== */
 /* Evaluation and reports (issues: reproduce the paper; show why two faces match)           */
 /* ======================================================================================== */

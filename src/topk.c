@@ -202,7 +202,28 @@ static void scan_slice(const fe__topk_args *a, fe__kernel kern, size_t cap, slic
     }
 }
 
+/* Scratch of a one-thread scan (fe__topk_scratch): the score tile, the heaps, their sizes. */
+static int scratch_layout(size_t nq, size_t cap, size_t *o_hits, size_t *o_counts, size_t *total) {
+    size_t tile = (size_t)QUERY_BLOCK * ROW_BLOCK * sizeof(float), hb, cb;
+    if (!fe__mul3_size(nq, cap ? cap : 1, sizeof(fe_hit), &hb) || !fe__mul_size(nq, sizeof(size_t), &cb))
+        return 0;
+    hb = (hb + 63) & ~(size_t)63;
+    *o_hits = tile;
+    *o_counts = tile + hb;
+    return fe__add_size(tile + hb, cb, total);
+}
+
+size_t fe__topk_scratch_bytes(size_t nq, size_t k) {
+    size_t oh, oc, total;
+    return nq && scratch_layout(nq, k, &oh, &oc, &total) && total < SIZE_MAX - 64 ? total : 0;
+}
+
 fe_status fe__topk(const fe__topk_args *a, fe_hit *hits, size_t *counts) {
+    return fe__topk_scratch(a, NULL, 0, hits, counts);
+}
+
+fe_status fe__topk_scratch(const fe__topk_args *a, void *scratch, size_t scratch_bytes, fe_hit *hits,
+                           size_t *counts) {
     if (!a || (!hits && a->nq) || (!a->queries && a->nq) || (!a->panels && a->n))
         return fe__fail(FE_E_ARG, "NULL argument");
     if (a->k == 0) return fe__fail(FE_E_ARG, "k must be at least 1");
@@ -225,6 +246,24 @@ fe_status fe__topk(const fe__topk_args *a, fe_hit *hits, size_t *counts) {
     if (nt < 1) nt = 1;
 
     fe_status st = FE_OK;
+    size_t o_hits, o_counts, need;
+    if (nt == 1 && scratch && ((uintptr_t)scratch & 63) == 0 &&
+        scratch_layout(a->nq, cap, &o_hits, &o_counts, &need) && need <= scratch_bytes) {
+        /* the caller's memory: no allocation (a search workspace calls this once per query) */
+        slice one = {0, a->n, scratch, (fe_hit *)(void *)((char *)scratch + o_hits),
+                     (size_t *)(void *)((char *)scratch + o_counts)};
+        memset(one.counts, 0, a->nq * sizeof *one.counts);
+        scan_slice(a, kern, cap, &one);
+        for (size_t q = 0; q < a->nq; q++) {
+            fe_hit *out = hits + q * a->k;
+            size_t m = one.counts[q];
+            memmove(out, one.hits + q * cap, m * sizeof *out);
+            qsort(out, m, sizeof *out, better_first);
+            for (size_t j = m; j < a->k; j++) out[j] = (fe_hit){FE_NO_EXCLUDE, -INFINITY};
+            if (counts) counts[q] = m;
+        }
+        return FE_OK;
+    }
     slice *sl = fe__calloc((size_t)nt, sizeof *sl);
     if (!sl) return fe__fail(FE_E_NOMEM, "cannot allocate %d slices", nt);
     size_t per = (a->n / ROW_BLOCK + (size_t)nt) / (size_t)nt * ROW_BLOCK;  /* rows per slice */

@@ -55,6 +55,13 @@ typedef struct fe__topk_args {
  * how the queries are batched. FE_E_ARG, FE_E_LIMIT, FE_E_OVERFLOW, FE_E_NOMEM. */
 fe_status fe__topk(const fe__topk_args *a, fe_hit *hits, size_t *counts);
 
+/* fe__topk with caller scratch: when the scan runs on one thread (n_threads 1, or auto on a
+ * small gallery) and scratch (64-byte aligned) holds fe__topk_scratch_bytes(nq, k) bytes, it
+ * allocates nothing; otherwise it behaves exactly as fe__topk. Same results either way. */
+size_t fe__topk_scratch_bytes(size_t nq, size_t k);   /* 0 on overflow */
+fe_status fe__topk_scratch(const fe__topk_args *a, void *scratch, size_t scratch_bytes,
+                           fe_hit *hits, size_t *counts);
+
 /* The one-query AVX2 scan (topk_avx2.c): fe__topk_avx2_built() is 0 where it is not compiled
  * in. Same contract as fe__dot_block; meant for nq of 1 or 2. */
 int fe__topk_avx2_built(void);
