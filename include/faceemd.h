@@ -591,6 +591,111 @@ const char *fe_perturb_kind_name(fe_perturb_kind kind);
 /* The kind with that exact name; FE_E_ARG (message lists the names) if there is none. */
 fe_status fe_perturb_kind_from_name(const char *name, fe_perturb_kind *out_kind);
 
+/* ---- LFW protocol lists (pairs.c) -------------------------------------------------------
+ * Pairs files, as LFW's pairsDevTrain.txt / pairsDevTest.txt / pairs.txt. The first line is
+ * either "N" (N matched rows, then N mismatched rows) or "S<TAB>N" (View 2: S sets one after
+ * the other, each N matched then N mismatched rows). A matched row is "Name<TAB>i<TAB>j", a
+ * mismatched row "Name1<TAB>i<TAB>Name2<TAB>j"; image i of Name is Name/Name_%04d.jpg
+ * (fe_lfw_image_path).
+ * Folds (for fe_verify_kfold): with "S<TAB>N" and S >= 2, fold s is set s (the standard View 2
+ * split). With "N" (or S = 1) the F = min(10, N) folds are contiguous runs in file order:
+ * matched pair m (0-based) is in fold floor(m*F/N), mismatched pair x in fold floor(x*F/N);
+ * so each fold holds N/F pairs of each kind (pairsDevTrain: 110 + 110), and because LFW sorts
+ * each block by name, most people's pairs stay within one fold.
+ * People files, as peopleDevTrain.txt: the first line is the count C, then C rows
+ * "Name<TAB>n" (n = the person's images, Name_0001 .. Name_%04d(n)).
+ * Strict, like the landmark lists: LF line ends (CRLF accepted, a lone CR is a control byte;
+ * the last line may lack its LF only if complete), no blank lines, lines of at most
+ * FE_MAX_LINE bytes. Names: 1..FE_LFW_MAX_NAME bytes of [A-Za-z0-9_.'-] starting with a letter
+ * or digit (so a name is always one safe path component). Numbers: decimal digits only, no
+ * sign, no leading zero, 1..FE_LFW_MAX_INDEX (image numbers and n) or 1..FE_MAX_GALLERY
+ * (counts). Failures name the line: FE_E_TRUNCATED (empty file; the last line cut short),
+ * FE_E_MAGIC (line 1 is not a count header), FE_E_SHAPE (a row with the wrong number of
+ * columns), FE_E_SYNTAX (a number or name that does not parse, blank line, control byte),
+ * FE_E_RANGE (0, or over the caps), FE_E_COUNT (rows disagree with the header: a matched row
+ * where a mismatched one is due or the reverse, too few or too many rows), FE_E_CORRUPT (a
+ * matched pair of one image with itself; a mismatched pair naming one person),
+ * FE_E_DUPLICATE (a pair, in either order, or a person listed twice), FE_E_LIMIT (long line,
+ * more rows than FE_MAX_GALLERY). */
+#define FE_LFW_MAX_NAME  255u      /* bytes of one person's name                              */
+#define FE_LFW_MAX_INDEX 999999u   /* image number, and images per person                    */
+
+typedef struct fe_pair_list fe_pair_list;
+typedef struct fe_people_list fe_people_list;
+
+typedef struct fe_pair {
+    const char *name1, *name2;   /* owned by the list; equal strings for a matched pair      */
+    uint32_t    image1, image2;  /* 1-based image numbers                                    */
+    int         same;            /* 1: matched pair (one person), 0: mismatched              */
+    uint32_t    fold;            /* 0 .. fe_pair_list_folds() - 1                            */
+    uint32_t    line;            /* 1-based line of the row in the file                      */
+} fe_pair;
+
+fe_status fe_pair_list_load(const char *path, fe_pair_list **out_list);
+fe_status fe_pair_list_load_memory(const void *data, size_t size, fe_pair_list **out_list);
+/* All pairs (matched and mismatched), in file order. */
+size_t fe_pair_list_count(const fe_pair_list *list);
+uint32_t fe_pair_list_folds(const fe_pair_list *list);
+/* Pair i (0-based, file order). FE_E_RANGE if i is out of range. */
+fe_status fe_pair_list_get(const fe_pair_list *list, size_t i, fe_pair *out_pair);
+void fe_pair_list_free(fe_pair_list *list);
+
+fe_status fe_people_list_load(const char *path, fe_people_list **out_list);
+fe_status fe_people_list_load_memory(const void *data, size_t size, fe_people_list **out_list);
+size_t fe_people_list_count(const fe_people_list *list);
+/* Person i (file order): name (owned by the list) and number of images. FE_E_RANGE if i is out
+ * of range; out_name / out_images may be NULL. */
+fe_status fe_people_list_get(const fe_people_list *list, size_t i, const char **out_name,
+                             uint32_t *out_images);
+void fe_people_list_free(fe_people_list *list);
+
+/* Writes "Name/Name_%04u.jpg" (LFW's layout) into buf of cap bytes. FE_E_ARG for a name that
+ * breaks the rules above or an image number outside 1..FE_LFW_MAX_INDEX; FE_E_LIMIT when buf
+ * is too small. */
+fe_status fe_lfw_image_path(const char *name, uint32_t image, char *buf, size_t cap);
+
+/* ---- verification accuracy (verify.c) ---------------------------------------------------
+ * k-fold face verification as LFW's protocol: for each fold, the threshold that maximises
+ * accuracy on the other folds is applied to the held-out fold; the result is the mean of the
+ * held-out accuracies with their sample standard deviation (n - 1) and standard error
+ * (std / sqrt(folds)), as LFW asks results to be reported.
+ * Threshold rule: scores are sorted; candidate cuts lie between distinct adjacent scores, or
+ * below all or above all (tied scores are never split). A cut between a < b gives the threshold
+ * (a + b) / 2; below all gives min - (1 + |min|), above all max + (1 + |max|). When several
+ * cuts reach the best training accuracy, the middle one of them is taken (the lower middle of
+ * an even number), so the choice does not lean towards either end.
+ * Direction: higher_is_same = 1 for similarities (cosine: "same" iff score >= threshold), 0
+ * for distances (Euclidean: "same" iff score <= threshold). */
+#define FE_VERIFY_MAX_FOLDS 64u
+
+typedef struct fe_verify_fold {
+    double threshold;        /* chosen on the other folds                                    */
+    double train_accuracy;   /* its accuracy on the other folds                              */
+    double test_accuracy;    /* its accuracy on this fold                                    */
+    size_t n_test, n_test_correct;
+} fe_verify_fold;
+
+typedef struct fe_verify_result {
+    uint32_t       n_folds;
+    size_t         n_pairs, n_same;
+    double         mean, std, std_error;    /* of the held-out accuracies                    */
+    double         threshold_all;           /* the rule applied to all pairs at once ...     */
+    double         accuracy_all;            /* ... and its (optimistic) accuracy on them     */
+    fe_verify_fold fold[FE_VERIFY_MAX_FOLDS];
+} fe_verify_result;
+
+/* score[i], same[i] (1 matched, 0 mismatched) and fold[i] (< n_folds) for n pairs. Every fold
+ * must hold at least one pair; 2 <= n_folds <= FE_VERIFY_MAX_FOLDS. FE_E_ARG (NULL, bad
+ * n_folds, a same value not 0/1, a fold index out of range), FE_E_COUNT (an empty fold),
+ * FE_E_NUMERIC (a NaN or infinite score), FE_E_NOMEM. */
+fe_status fe_verify_kfold(const double *score, const uint8_t *same, const uint32_t *fold,
+                          size_t n, uint32_t n_folds, int higher_is_same,
+                          fe_verify_result *out_result);
+/* Accuracy of a fixed threshold over n pairs (e.g. face-api's Euclidean 0.6). FE_E_ARG,
+ * FE_E_NUMERIC as above. */
+fe_status fe_verify_accuracy_at(const double *score, const uint8_t *same, size_t n,
+                                double threshold, int higher_is_same, double *out_accuracy);
+
 #ifdef __cplusplus
 }
 #endif
