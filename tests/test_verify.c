@@ -249,3 +249,105 @@ FE_TEST(verify_nn_p1_hand_and_brute) {
     CHECK_STATUS(fe__nn_p1(bad, 2, 2, lab3, &q, &c, NULL), FE_E_NUMERIC);
     CHECK_STATUS(fe__nn_p1(e, 1, 2, label, &q, &c, NULL), FE_E_ARG);
 }
+
+/* ---- the faceemd verify command ----------------------------------------------------------- */
+
+/* The number after "key": in a JSON text (first occurrence after the end of `from`), or NAN. */
+static double json_num(const char *text, const char *from, const char *key) {
+    const char *p = from ? strstr(text, from) : text;
+    if (!p) return NAN;
+    if (from) p += strlen(from);
+    char pat[80];
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    p = strstr(p, pat);
+    return p ? strtod(p + strlen(pat), NULL) : NAN;
+}
+
+/* Writes the first `per` matched and first `per` mismatched pairs of LFW's pairs.txt as a
+ * pairsDevTrain-style file. Returns 0 on failure. */
+static int write_subset(const char *src, const char *dst, int per) {
+    size_t n;
+    char *text = fe_t_read_file(src, &n);
+    if (!text) return 0;
+    int N = atoi(text);
+    FILE *fp = fopen(dst, "w");
+    if (!fp || N < per) { free(text); if (fp) fclose(fp); return 0; }
+    fprintf(fp, "%d\n", per);
+    const char *line = strchr(text, '\n') + 1;
+    for (int i = 0; i < 2 * N && line && *line; i++) {
+        const char *end = strchr(line, '\n');
+        if (!end) break;
+        if ((i < N && i < per) || (i >= N && i < N + per)) fprintf(fp, "%.*s\n", (int)(end - line), line);
+        line = end + 1;
+    }
+    fclose(fp);
+    free(text);
+    return 1;
+}
+
+FE_TEST(verify_cli_tiny_lfw) {
+    const char *lfw = fe_t_need_shared(t, "data/lfw/pairs.txt");
+    if (!lfw) return;
+    char pairs[4096], dir[4000], lm[4096], sub[700];
+    snprintf(pairs, sizeof pairs, "%s", lfw);
+    snprintf(dir, sizeof dir, "%s", fe_t_shared("data/lfw"));
+    snprintf(lm, sizeof lm, "%s/landmarks.tsv", dir);
+    snprintf(sub, sizeof sub, "%s/pairs20.txt", fe_t_tmpdir());
+    CHECK(write_subset(pairs, sub, 10));
+    static char out[1 << 16], out1[1 << 16];
+    int rc = fe_t_run(out, sizeof out, "%s verify %s --pairs %s --landmarks %s --threads 2 --json 2>&1",
+                      fe_t_cli(), dir, sub, lm);
+    CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
+    double acc = json_num(out, "\"cosine\"", "accuracy"), eacc = json_num(out, "\"euclidean\"", "accuracy");
+    double p1 = json_num(out, "\"p1\": {", "p1");
+    CHECK_MSG(json_num(out, NULL, "pairs") == 20 && json_num(out, NULL, "folds") == 10, "%s", out);
+    CHECK(json_num(out, NULL, "images") == 33 && json_num(out, NULL, "fallbacks") == 0);
+    /* 20 easy pairs: at most one of the ten 2-pair folds may miss one pair */
+    CHECK_MSG(acc >= 0.95 && acc <= 1.0 && eacc >= 0.95 && eacc <= 1.0, "cosine %g euclidean %g", acc, eacc);
+    CHECK_MSG(p1 >= 0.8 && p1 <= 1.0, "P@1 %g", p1);
+    /* one thread gives the same numbers (only the timing and thread fields differ) */
+    rc = fe_t_run(out1, sizeof out1, "%s verify %s --pairs %s --landmarks %s --threads 1 --json 2>&1",
+                  fe_t_cli(), dir, sub, lm);
+    CHECK(rc == 0);
+    char *cut = strstr(out, "\"embedded\""), *cut1 = strstr(out1, "\"embedded\"");
+    CHECK(cut && cut1);
+    *cut = *cut1 = 0;
+    CHECK_MSG(strcmp(out, out1) == 0, "2 threads:\n%s\n1 thread:\n%s", out, out1);
+    /* the text report names the fallbacks and the folds; the crop baseline runs too */
+    rc = fe_t_run(out, sizeof out, "%s verify %s --pairs %s --align crop 2>&1", fe_t_cli(), dir, sub);
+    CHECK_MSG(rc == 0 && strstr(out, "align crop") && strstr(out, "fold  pairs"), "%s", out);
+    /* usage errors and a missing image */
+    CHECK(fe_t_run(out, sizeof out, "%s verify %s 2>&1", fe_t_cli(), dir) == 2);
+    CHECK(strstr(out, "--pairs FILE is required"));
+    CHECK(fe_t_run(out, sizeof out, "%s verify %s --pairs %s --align crop --template-scale 1.1 2>&1",
+                   fe_t_cli(), dir, sub) == 2);
+    CHECK(fe_t_run(out, sizeof out, "%s verify %s --pairs %s --template-scale 9 2>&1", fe_t_cli(), dir, sub) == 2);
+    CHECK(fe_t_run(out, sizeof out, "%s verify %s --pairs %s --align sideways 2>&1", fe_t_cli(), dir, sub) == 2);
+    rc = fe_t_run(out, sizeof out, "%s verify %s --pairs %s 2>&1", fe_t_cli(), fe_t_tmpdir(), sub);
+    CHECK_MSG(rc == 1 && strstr(out, "Aaron_Peirsol_0001.jpg") && strstr(out, "could not be embedded"), "%s", out);
+    char bad[700];
+    snprintf(bad, sizeof bad, "%s/bad.txt", fe_t_tmpdir());
+    CHECK(fe_t_write_file(bad, "1\nAnn\t1\n", 8) == 0);
+    rc = fe_t_run(out, sizeof out, "%s verify %s --pairs %s 2>&1", fe_t_cli(), dir, bad);
+    CHECK_MSG(rc == 1 && strstr(out, "bad.txt line 2"), "%s", out);
+    NOTE("20 LFW pairs: cosine %.4f, euclidean %.4f, P@1 %.3f; 1 and 2 threads agree", acc, eacc, p1);
+}
+
+FE_TEST(verify_cli_full_lfw_devtrain) {
+    const char *lfw = fe_t_need_shared(t, "data/lfw/pairs.txt");
+    if (!lfw) return;
+    if (fe_t_sanitized())
+        SKIP("under sanitizers embedding 3,443 images takes many minutes; the plain build runs it");
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", fe_t_shared("data/lfw"));
+    static char out[1 << 16];
+    int rc = fe_t_run(out, sizeof out, "%s verify %s --pairs %s/pairs.txt --landmarks %s/landmarks.tsv "
+                      "--json 2>&1", fe_t_cli(), dir, dir, dir);
+    CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
+    double acc = json_num(out, "\"cosine\"", "accuracy"), sd = json_num(out, "\"cosine\"", "std");
+    double eacc = json_num(out, "\"euclidean\"", "accuracy"), p1 = json_num(out, "\"p1\": {", "p1");
+    double secs = json_num(out, "\"time\"", "total_s");
+    CHECK(json_num(out, NULL, "pairs") == 2200 && json_num(out, NULL, "fallbacks") == 0);
+    CHECK_MSG(acc >= 0.97 && eacc >= 0.97, "cosine %.4f euclidean %.4f (>= 0.97 expected)", acc, eacc);
+    NOTE("2200 DevTrain pairs: cosine %.4f +- %.4f, euclidean %.4f, P@1 %.4f, %.1f s", acc, sd, eacc, p1, secs);
+}
