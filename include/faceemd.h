@@ -233,17 +233,20 @@ fe_status fe_image_warp_affine(const fe_image *src, const double m[6], uint32_t 
 /* ---- 5-point alignment (align.c) ---------------------------------------------------------
  * The chip is FE_CHIP_SIZE^2 RGB. With landmarks, a least-squares similarity (scale, rotation,
  * translation; closed form) maps them onto the template, whose default in chip pixels is
- *   (46.98,38.07) (102.67,37.76) (75.00,69.74) (52.12,102.34) (98.24,102.09)
- * (../shared/design/METHOD.md), and the chip is sampled bilinearly; chip pixels whose source
+ *   (46.98,43.07) (102.67,42.76) (75.00,74.74) (52.12,107.34) (98.24,107.09)
+ * (../shared/design/METHOD.md's template moved 5 px down: the best of the LFW template study
+ * in docs/ALIGNMENT.md), and the chip is sampled bilinearly; chip pixels whose source
  * lies outside the image are black (FE_BORDER_CONSTANT, 0), as in dlib's training chips. When
  * the face is larger in the image than in the chip (fit scale < 1), its footprint is first
  * area-reduced to about chip resolution, so the warp never skips pixels (no aliasing).
  * Without landmarks (NULL): a fixed centre crop, the square of side
- * 0.4315*min(W,H) centred at (0.5026*W, 0.5560*H) (from the mean LFW landmarks; src/align.c
- * explains the numbers), resized to the chip. Gray is replicated; alpha is dropped.
- * Experiment knob: the environment variable FE_ALIGN_TEMPLATE="scale,shift_y" scales the
- * default template about its centroid and moves it shift_y chip pixels down (template choice
- * by LFW verification accuracy; unset means "1,0").
+ * 0.4315*min(W,H) centred at (0.5025*W, 0.5416*H) (the mean LFW landmarks mapped through the
+ * default template; src/align.c explains the numbers), resized to the chip. Gray is
+ * replicated; alpha is dropped.
+ * Experiment knob: the environment variable FE_ALIGN_TEMPLATE="scale,shift_y" scales
+ * METHOD.md's template (46.98,38.07) ... (98.24,102.09) about its centroid and moves it
+ * shift_y chip pixels down; unset means "1,5" (the default above), and "1,0" is METHOD.md's
+ * template exactly (the default before the study).
  * Statuses for landmarks: FE_E_NUMERIC (NaN/Inf), FE_E_RANGE (a point more than one image
  * size beyond the image), FE_E_CORRUPT (degenerate: eyes closer than 2 px, points collapsed,
  * or a fit scale over 20 chip pixels per image pixel or a chip footprint over 4x the image). */
@@ -562,9 +565,9 @@ fe_status fe_emd_rerank(fe_emd_workspace *ws, const fe_emd_batch *batch,
  *   lowres      box-averaged down by a factor 3, 5 or 6 (50, 30 or 25 px), bilinear back up
  *
  * Landmarks are in chip pixels (image_geom convention: pixel centres at integer coordinates),
- * order as fe_landmarks; NULL means the alignment template of METHOD.md
- * (46.98,38.07) (102.67,37.76) (75.00,69.74) (52.12,102.34) (98.24,102.09). Only mask and
- * sunglasses use them. */
+ * order as fe_landmarks; NULL means the alignment template (fe_align_template: where
+ * fe_align_chip puts the landmarks; by default (46.98,43.07) (102.67,42.76) (75.00,74.74)
+ * (52.12,107.34) (98.24,107.09)). Only mask and sunglasses use them. */
 typedef enum fe_perturb_kind {
     FE_PERTURB_CLEAN      = 0,
     FE_PERTURB_MASK       = 1,

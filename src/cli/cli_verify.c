@@ -142,8 +142,8 @@ static const cli_option options[] = {
     {"landmarks", 'l', "FILE.tsv", &landmarks_path, NULL, "5-point landmarks per image (TSV)"},
     {"align", 0, "MODE", &align_arg, NULL,
      "landmarks (default) | crop (fixed centre crop) | whole (whole image, no alignment)"},
-    {"template-scale", 0, "S", &scale_arg, NULL, "scale the alignment template by S (0.25..4)"},
-    {"template-shift", 0, "DY", &shift_arg, NULL, "move the template DY chip pixels down (-75..75)"},
+    {"template-scale", 0, "S", &scale_arg, NULL, "METHOD.md's template scaled by S (0.25..4; default 1)"},
+    {"template-shift", 0, "DY", &shift_arg, NULL, "... and moved DY chip pixels down (-75..75; default 5)"},
     {"people", 0, "FILE", &people_path, NULL, "also P@1 over every image of these people"},
     {"threads", 't', "N", &threads_arg, NULL, "images embedded in parallel (default: CPUs online)"},
     {"model", 'm', "PATH", &model_path, NULL, "weight blob (default: weights/faceres.feb)"},
@@ -159,8 +159,9 @@ static const cli_command command = {
     "fallbacks, nearest-neighbour P@1 over the pair images, and the time taken.\n"
     "DATA_DIR holds Name/Name_0001.jpg (or DATA_DIR/images/ does). Folds: View 2 sets, or\n"
     "contiguous tenths of the matched and of the mismatched pairs (faceemd.h).\n"
-    "--template-scale/--template-shift scale the default template about its centroid and\n"
-    "move it down (the template study, docs/ALIGNMENT.md); FE_ALIGN_TEMPLATE='S,DY' likewise.",
+    "--template-scale/--template-shift scale METHOD.md's template about its centroid and move\n"
+    "it down (the template study, docs/ALIGNMENT.md); the default is 1 and 5, and\n"
+    "FE_ALIGN_TEMPLATE='S,DY' sets both for every command.",
     options, 1, 1};
 
 /* ---- scoring and output --------------------------------------------------------------- */
@@ -255,7 +256,9 @@ FE_VERB(verify, "LFW 10-fold verification accuracy (cosine and Euclidean) and P@
         else if (strcmp(align_arg, "whole") == 0) opt.mode = CLI_ALIGN_WHOLE;
         else return cli_usage_error("verify", "--align '%s': use landmarks, crop or whole", align_arg);
     }
-    double scale = 1.0, shift = 0.0;
+    double scale = FE__ALIGN_DEFAULT_SCALE, shift = FE__ALIGN_DEFAULT_SHIFT;
+    const char *env_tmpl = getenv("FE_ALIGN_TEMPLATE");
+    int from_env = !scale_arg && !shift_arg && env_tmpl && *env_tmpl;   /* scale/shift unknown */
     if ((scale_arg || shift_arg) && opt.mode != CLI_ALIGN_LANDMARKS)
         return cli_usage_error("verify", "--template-scale/--template-shift apply to --align landmarks only");
     if (scale_arg && !cli_parse_float(scale_arg, 0.25, 4.0, "verify: --template-scale", &scale)) return CLI_USAGE;
@@ -444,9 +447,9 @@ FE_VERB(verify, "LFW 10-fold verification accuracy (cosine and Euclidean) and P@
                 cli_json_float(stdout, opt.tmpl.y[k]);
             }
             printf("], \"template_scale\": ");
-            cli_json_float(stdout, scale);
+            cli_json_float(stdout, from_env ? NAN : scale);
             printf(", \"template_shift\": ");
-            cli_json_float(stdout, shift);
+            cli_json_float(stdout, from_env ? NAN : shift);
         }
         printf(", \"fallbacks\": %zu, ", opt.mode == CLI_ALIGN_LANDMARKS ? E.n_fallback : 0);
         print_measure_json(&mc, NAN);
@@ -475,10 +478,12 @@ FE_VERB(verify, "LFW 10-fold verification accuracy (cosine and Euclidean) and P@
         printf("pairs      %zu (%zu matched, %zu mismatched) in %u folds, %s\n", n_pairs, n_same,
                n_pairs - n_same, n_folds, pairs_path);
         printf("images     %zu distinct; align %s", n_pair_images, mode_name);
-        if (opt.mode == CLI_ALIGN_LANDMARKS)
-            printf(" (template scale %.3f, shift %+.1f px; eyes (%.2f,%.2f) (%.2f,%.2f)); "
-                   "%zu centre-crop fallbacks", scale, shift, opt.tmpl.x[0], opt.tmpl.y[0],
-                   opt.tmpl.x[1], opt.tmpl.y[1], E.n_fallback);
+        if (opt.mode == CLI_ALIGN_LANDMARKS) {
+            if (from_env) printf(" (template FE_ALIGN_TEMPLATE=%.40s", env_tmpl);
+            else printf(" (template scale %.3f, shift %+.1f px", scale, shift);
+            printf("; eyes (%.2f,%.2f) (%.2f,%.2f)); %zu centre-crop fallbacks", opt.tmpl.x[0],
+                   opt.tmpl.y[0], opt.tmpl.x[1], opt.tmpl.y[1], E.n_fallback);
+        }
         printf("\n");
         printf("accuracy   cosine     %.4f +- %.4f (SE %.4f)  threshold %.4f (all pairs: %.4f)\n",
                mc.r.mean, mc.r.std, mc.r.std_error, mc.r.threshold_all, mc.r.accuracy_all);
