@@ -268,6 +268,7 @@ FE_VERB(verify, "LFW 10-fold verification accuracy (cosine and Euclidean) and P@
     long nt = cli_embedset_default_threads();
     if (threads_arg && !cli_parse_long(threads_arg, 1, 64, "verify: --threads", &nt)) return CLI_USAGE;
     opt.n_threads = (int)nt;
+    opt.progress_label = "embedding";   /* drawn only when stderr is a terminal */
     fe_status st;
     if (scale_arg || shift_arg) st = fe__align_template_scaled(scale, shift, &opt.tmpl);
     else st = fe_align_template(&opt.tmpl);   /* the default, or FE_ALIGN_TEMPLATE */
