@@ -233,17 +233,20 @@ fe_status fe_image_warp_affine(const fe_image *src, const double m[6], uint32_t 
 /* ---- 5-point alignment (align.c) ---------------------------------------------------------
  * The chip is FE_CHIP_SIZE^2 RGB. With landmarks, a least-squares similarity (scale, rotation,
  * translation; closed form) maps them onto the template, whose default in chip pixels is
- *   (46.98,38.07) (102.67,37.76) (75.00,69.74) (52.12,102.34) (98.24,102.09)
- * (../shared/design/METHOD.md), and the chip is sampled bilinearly; chip pixels whose source
+ *   (46.98,43.07) (102.67,42.76) (75.00,74.74) (52.12,107.34) (98.24,107.09)
+ * (../shared/design/METHOD.md's template moved 5 px down: the best of the LFW template study
+ * in docs/ALIGNMENT.md), and the chip is sampled bilinearly; chip pixels whose source
  * lies outside the image are black (FE_BORDER_CONSTANT, 0), as in dlib's training chips. When
  * the face is larger in the image than in the chip (fit scale < 1), its footprint is first
  * area-reduced to about chip resolution, so the warp never skips pixels (no aliasing).
  * Without landmarks (NULL): a fixed centre crop, the square of side
- * 0.4315*min(W,H) centred at (0.5026*W, 0.5560*H) (from the mean LFW landmarks; src/align.c
- * explains the numbers), resized to the chip. Gray is replicated; alpha is dropped.
- * Experiment knob: the environment variable FE_ALIGN_TEMPLATE="scale,shift_y" scales the
- * default template about its centroid and moves it shift_y chip pixels down (template choice
- * by LFW verification accuracy; unset means "1,0").
+ * 0.4315*min(W,H) centred at (0.5025*W, 0.5416*H) (the mean LFW landmarks mapped through the
+ * default template; src/align.c explains the numbers), resized to the chip. Gray is
+ * replicated; alpha is dropped.
+ * Experiment knob: the environment variable FE_ALIGN_TEMPLATE="scale,shift_y" scales
+ * METHOD.md's template (46.98,38.07) ... (98.24,102.09) about its centroid and moves it
+ * shift_y chip pixels down; unset means "1,5" (the default above), and "1,0" is METHOD.md's
+ * template exactly (the default before the study).
  * Statuses for landmarks: FE_E_NUMERIC (NaN/Inf), FE_E_RANGE (a point more than one image
  * size beyond the image), FE_E_CORRUPT (degenerate: eyes closer than 2 px, points collapsed,
  * or a fit scale over 20 chip pixels per image pixel or a chip footprint over 4x the image). */
@@ -655,9 +658,9 @@ fe_status fe_flow_gallery(const fe_gallery *g, size_t index, const fe_features *
  *   lowres      box-averaged down by a factor 3, 5 or 6 (50, 30 or 25 px), bilinear back up
  *
  * Landmarks are in chip pixels (image_geom convention: pixel centres at integer coordinates),
- * order as fe_landmarks; NULL means the alignment template of METHOD.md
- * (46.98,38.07) (102.67,37.76) (75.00,69.74) (52.12,102.34) (98.24,102.09). Only mask and
- * sunglasses use them. */
+ * order as fe_landmarks; NULL means the alignment template (fe_align_template: where
+ * fe_align_chip puts the landmarks; by default (46.98,43.07) (102.67,42.76) (75.00,74.74)
+ * (52.12,107.34) (98.24,107.09)). Only mask and sunglasses use them. */
 typedef enum fe_perturb_kind {
     FE_PERTURB_CLEAN      = 0,
     FE_PERTURB_MASK       = 1,
@@ -683,6 +686,111 @@ fe_status fe_perturb(const fe_image *chip, const fe_landmarks *lm_in_chip, fe_pe
 const char *fe_perturb_kind_name(fe_perturb_kind kind);
 /* The kind with that exact name; FE_E_ARG (message lists the names) if there is none. */
 fe_status fe_perturb_kind_from_name(const char *name, fe_perturb_kind *out_kind);
+
+/* ---- LFW protocol lists (pairs.c) -------------------------------------------------------
+ * Pairs files, as LFW's pairsDevTrain.txt / pairsDevTest.txt / pairs.txt. The first line is
+ * either "N" (N matched rows, then N mismatched rows) or "S<TAB>N" (View 2: S sets one after
+ * the other, each N matched then N mismatched rows). A matched row is "Name<TAB>i<TAB>j", a
+ * mismatched row "Name1<TAB>i<TAB>Name2<TAB>j"; image i of Name is Name/Name_%04d.jpg
+ * (fe_lfw_image_path).
+ * Folds (for fe_verify_kfold): with "S<TAB>N" and S >= 2, fold s is set s (the standard View 2
+ * split). With "N" (or S = 1) the F = min(10, N) folds are contiguous runs in file order:
+ * matched pair m (0-based) is in fold floor(m*F/N), mismatched pair x in fold floor(x*F/N);
+ * so each fold holds N/F pairs of each kind (pairsDevTrain: 110 + 110), and because LFW sorts
+ * each block by name, most people's pairs stay within one fold.
+ * People files, as peopleDevTrain.txt: the first line is the count C, then C rows
+ * "Name<TAB>n" (n = the person's images, Name_0001 .. Name_%04d(n)).
+ * Strict, like the landmark lists: LF line ends (CRLF accepted, a lone CR is a control byte;
+ * the last line may lack its LF only if complete), no blank lines, lines of at most
+ * FE_MAX_LINE bytes. Names: 1..FE_LFW_MAX_NAME bytes of [A-Za-z0-9_.'-] starting with a letter
+ * or digit (so a name is always one safe path component). Numbers: decimal digits only, no
+ * sign, no leading zero, 1..FE_LFW_MAX_INDEX (image numbers and n) or 1..FE_MAX_GALLERY
+ * (counts). Failures name the line: FE_E_TRUNCATED (empty file; the last line cut short),
+ * FE_E_MAGIC (line 1 is not a count header), FE_E_SHAPE (a row with the wrong number of
+ * columns), FE_E_SYNTAX (a number or name that does not parse, blank line, control byte),
+ * FE_E_RANGE (0, or over the caps), FE_E_COUNT (rows disagree with the header: a matched row
+ * where a mismatched one is due or the reverse, too few or too many rows), FE_E_CORRUPT (a
+ * matched pair of one image with itself; a mismatched pair naming one person),
+ * FE_E_DUPLICATE (a pair, in either order, or a person listed twice), FE_E_LIMIT (long line,
+ * more rows than FE_MAX_GALLERY). */
+#define FE_LFW_MAX_NAME  255u      /* bytes of one person's name                              */
+#define FE_LFW_MAX_INDEX 999999u   /* image number, and images per person                    */
+
+typedef struct fe_pair_list fe_pair_list;
+typedef struct fe_people_list fe_people_list;
+
+typedef struct fe_pair {
+    const char *name1, *name2;   /* owned by the list; equal strings for a matched pair      */
+    uint32_t    image1, image2;  /* 1-based image numbers                                    */
+    int         same;            /* 1: matched pair (one person), 0: mismatched              */
+    uint32_t    fold;            /* 0 .. fe_pair_list_folds() - 1                            */
+    uint32_t    line;            /* 1-based line of the row in the file                      */
+} fe_pair;
+
+fe_status fe_pair_list_load(const char *path, fe_pair_list **out_list);
+fe_status fe_pair_list_load_memory(const void *data, size_t size, fe_pair_list **out_list);
+/* All pairs (matched and mismatched), in file order. */
+size_t fe_pair_list_count(const fe_pair_list *list);
+uint32_t fe_pair_list_folds(const fe_pair_list *list);
+/* Pair i (0-based, file order). FE_E_RANGE if i is out of range. */
+fe_status fe_pair_list_get(const fe_pair_list *list, size_t i, fe_pair *out_pair);
+void fe_pair_list_free(fe_pair_list *list);
+
+fe_status fe_people_list_load(const char *path, fe_people_list **out_list);
+fe_status fe_people_list_load_memory(const void *data, size_t size, fe_people_list **out_list);
+size_t fe_people_list_count(const fe_people_list *list);
+/* Person i (file order): name (owned by the list) and number of images. FE_E_RANGE if i is out
+ * of range; out_name / out_images may be NULL. */
+fe_status fe_people_list_get(const fe_people_list *list, size_t i, const char **out_name,
+                             uint32_t *out_images);
+void fe_people_list_free(fe_people_list *list);
+
+/* Writes "Name/Name_%04u.jpg" (LFW's layout) into buf of cap bytes. FE_E_ARG for a name that
+ * breaks the rules above or an image number outside 1..FE_LFW_MAX_INDEX; FE_E_LIMIT when buf
+ * is too small. */
+fe_status fe_lfw_image_path(const char *name, uint32_t image, char *buf, size_t cap);
+
+/* ---- verification accuracy (verify.c) ---------------------------------------------------
+ * k-fold face verification as LFW's protocol: for each fold, the threshold that maximises
+ * accuracy on the other folds is applied to the held-out fold; the result is the mean of the
+ * held-out accuracies with their sample standard deviation (n - 1) and standard error
+ * (std / sqrt(folds)), as LFW asks results to be reported.
+ * Threshold rule: scores are sorted; candidate cuts lie between distinct adjacent scores, or
+ * below all or above all (tied scores are never split). A cut between a < b gives the threshold
+ * (a + b) / 2; below all gives min - (1 + |min|), above all max + (1 + |max|). When several
+ * cuts reach the best training accuracy, the middle one of them is taken (the lower middle of
+ * an even number), so the choice does not lean towards either end.
+ * Direction: higher_is_same = 1 for similarities (cosine: "same" iff score >= threshold), 0
+ * for distances (Euclidean: "same" iff score <= threshold). */
+#define FE_VERIFY_MAX_FOLDS 64u
+
+typedef struct fe_verify_fold {
+    double threshold;        /* chosen on the other folds                                    */
+    double train_accuracy;   /* its accuracy on the other folds                              */
+    double test_accuracy;    /* its accuracy on this fold                                    */
+    size_t n_test, n_test_correct;
+} fe_verify_fold;
+
+typedef struct fe_verify_result {
+    uint32_t       n_folds;
+    size_t         n_pairs, n_same;
+    double         mean, std, std_error;    /* of the held-out accuracies                    */
+    double         threshold_all;           /* the rule applied to all pairs at once ...     */
+    double         accuracy_all;            /* ... and its (optimistic) accuracy on them     */
+    fe_verify_fold fold[FE_VERIFY_MAX_FOLDS];
+} fe_verify_result;
+
+/* score[i], same[i] (1 matched, 0 mismatched) and fold[i] (< n_folds) for n pairs. Every fold
+ * must hold at least one pair; 2 <= n_folds <= FE_VERIFY_MAX_FOLDS. FE_E_ARG (NULL, bad
+ * n_folds, a same value not 0/1, a fold index out of range), FE_E_COUNT (an empty fold),
+ * FE_E_NUMERIC (a NaN or infinite score), FE_E_NOMEM. */
+fe_status fe_verify_kfold(const double *score, const uint8_t *same, const uint32_t *fold,
+                          size_t n, uint32_t n_folds, int higher_is_same,
+                          fe_verify_result *out_result);
+/* Accuracy of a fixed threshold over n pairs (e.g. face-api's Euclidean 0.6). FE_E_ARG,
+ * FE_E_NUMERIC as above. */
+fe_status fe_verify_accuracy_at(const double *score, const uint8_t *same, size_t n,
+                                double threshold, int higher_is_same, double *out_accuracy);
 
 #ifdef __cplusplus
 }

@@ -17,11 +17,17 @@
 /* Centre-crop fallback, from the mean LFW landmarks (align.c): side as a fraction of
  * min(W, H), centre as fractions of W and H (edge coordinates, image = [0, W] x [0, H]). */
 #define FE__FALLBACK_SIDE 0.4315
-#define FE__FALLBACK_CX   0.5026
-#define FE__FALLBACK_CY   0.5560
+#define FE__FALLBACK_CX   0.5025
+#define FE__FALLBACK_CY   0.5416
 
-/* The default template scaled by `scale` about its centroid and moved shift_y chip pixels
- * down. FE_E_ARG unless 0.25 <= scale <= 4 and |shift_y| <= 75. */
+/* The default template is the reference template (METHOD.md's) with this scale and shift
+ * (docs/ALIGNMENT.md); FE_ALIGN_TEMPLATE="1,0" selects the reference, the default before the
+ * template study. */
+#define FE__ALIGN_DEFAULT_SCALE 1.0
+#define FE__ALIGN_DEFAULT_SHIFT 5.0
+
+/* The reference template (METHOD.md's) scaled by `scale` about its centroid and moved shift_y
+ * chip pixels down. FE_E_ARG unless 0.25 <= scale <= 4 and |shift_y| <= 75. */
 fe_status fe__align_template_scaled(double scale, double shift_y, fe_landmarks *out);
 /* Least-squares similarity mapping the points `from` onto `to` (closed form, Umeyama 1991
  * restricted to 2-D): m in fe_image_warp_affine layout; rms (may be NULL) is the RMS residual

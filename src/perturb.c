@@ -223,9 +223,6 @@ typedef struct face {
     double yaw;           /* nose offset from the eye-mouth midline: > 0 turned to the right */
 } face;
 
-static const fe_landmarks chip_template = {{46.98f, 102.67f, 75.00f, 52.12f, 98.24f},
-                                           {38.07f, 37.76f, 69.74f, 102.34f, 102.09f}};
-
 static fe_status face_init(const fe_landmarks *lm, face *f) {
     for (int i = 0; i < 5; i++) {
         if (!isfinite(lm->x[i]) || !isfinite(lm->y[i]))
@@ -725,7 +722,10 @@ fe_status fe_perturb(const fe_image *chip, const fe_landmarks *lm_in_chip, fe_pe
         return fe__fail(FE_E_SHAPE, "chip is %ux%u, expected the aligned %dx%d chip", chip->width,
                         chip->height, CHIP, CHIP);
     face f;
-    fe_status st = face_init(lm_in_chip ? lm_in_chip : &chip_template, &f);
+    fe_landmarks tmpl;   /* no landmarks: where fe_align_chip put them, the template */
+    fe_status st = lm_in_chip ? FE_OK : fe_align_template(&tmpl);
+    if (st != FE_OK) return st;
+    st = face_init(lm_in_chip ? lm_in_chip : &tmpl, &f);
     if (st != FE_OK) return st;
     fe_image *img;
     if ((st = fe_image_to_rgb(chip, &img)) != FE_OK) return st;

@@ -21,7 +21,9 @@ static const fe_landmarks sample1_lm = {{45.0f, 82.0f, 61.0f, 49.0f, 84.0f},
                                         {64.5f, 67.0f, 89.0f, 106.0f, 107.0f}};
 #define SAMPLE1_LM_ARG "45,64.5,82,67,61,89,49,106,84,107"
 
-static const double T[10] = {46.98, 38.07, 102.67, 37.76, 75.00, 69.74, 52.12, 102.34, 98.24, 102.09};
+/* the default template: METHOD.md's (the reference, R) moved 5 px down (docs/ALIGNMENT.md) */
+static const double T[10] = {46.98, 43.07, 102.67, 42.76, 75.00, 74.74, 52.12, 107.34, 98.24, 107.09};
+static const double R[10] = {46.98, 38.07, 102.67, 37.76, 75.00, 69.74, 52.12, 102.34, 98.24, 102.09};
 
 static uint32_t rng_state = 777u;
 static double urand(double lo, double hi) {
@@ -280,18 +282,18 @@ FE_TEST(align_fallback_centre_crop) {
     int32_t x0, y0;
     uint32_t side;
     fe__align_fallback_rect(150, 150, &x0, &y0, &side);
-    CHECK_MSG(x0 == 43 && y0 == 51 && side == 65, "LFW-size crop %d,%d side %u", x0, y0, side);
+    CHECK_MSG(x0 == 43 && y0 == 49 && side == 65, "LFW-size crop %d,%d side %u", x0, y0, side);
     fe__align_fallback_rect(250, 250, &x0, &y0, &side);
-    CHECK_MSG(x0 == 72 && y0 == 85 && side == 108, "250 px crop %d,%d side %u", x0, y0, side);
+    CHECK_MSG(x0 == 72 && y0 == 81 && side == 108, "250 px crop %d,%d side %u", x0, y0, side);
     fe__align_fallback_rect(400, 200, &x0, &y0, &side);
-    CHECK_MSG(x0 == 158 && y0 == 68 && side == 86, "400x200 crop %d,%d side %u", x0, y0, side);
+    CHECK_MSG(x0 == 158 && y0 == 65 && side == 86, "400x200 crop %d,%d side %u", x0, y0, side);
     fe__align_fallback_rect(1, 1, &x0, &y0, &side);
     CHECK(x0 == 0 && y0 == 0 && side == 1);
     /* the chip is exactly that crop resized (bilinear when enlarging, area when reducing) */
     fe_image *img, *chip, *crop, *want;
     CHECK_OK(fe_image_load(FIXTURE, &img));
     CHECK_OK(fe_align_chip(img, NULL, &chip));
-    CHECK_OK(fe_image_crop(img, 43, 51, 65, 65, FE_BORDER_CONSTANT, NULL, &crop));
+    CHECK_OK(fe_image_crop(img, 43, 49, 65, 65, FE_BORDER_CONSTANT, NULL, &crop));
     CHECK_OK(fe_image_resize(crop, 150, 150, FE_RESIZE_BILINEAR, &want));
     CHECK(compare(chip, want).max_diff == 0);
     /* and fe_align_transform(NULL) describes it: a warp with that map agrees inside */
@@ -414,14 +416,14 @@ FE_TEST(align_rejects_degenerate_landmarks) {
     for (int k = 0; k < 5; k++) lm.x[k] = 50, lm.y[k] = 60;  /* all points equal */
     CHECK_STATUS(fe_align_chip(img, &lm, &chip), FE_E_CORRUPT);
     for (int k = 0; k < 5; k++) {  /* a face 2.5 px wide: scale ~22 */
-        lm.x[k] = (float)(70 + T[2 * k] / 22);
-        lm.y[k] = (float)(70 + T[2 * k + 1] / 22);
+        lm.x[k] = (float)(70 + R[2 * k] / 22);
+        lm.y[k] = (float)(70 + R[2 * k + 1] / 22);
     }
     CHECK_STATUS(fe_align_chip(img, &lm, &chip), FE_E_CORRUPT);
     CHECK(strstr(fe_last_error(), "scales the face") != NULL);
     for (int k = 0; k < 5; k++) {  /* the same shape at scale ~18 is accepted */
-        lm.x[k] = (float)(70 + T[2 * k] / 18);
-        lm.y[k] = (float)(70 + T[2 * k + 1] / 18);
+        lm.x[k] = (float)(70 + R[2 * k] / 18);
+        lm.y[k] = (float)(70 + R[2 * k + 1] / 18);
     }
     CHECK_OK(fe_align_chip(img, &lm, &chip));
     fe_image_free(chip);
@@ -434,8 +436,8 @@ FE_TEST(align_rejects_degenerate_landmarks) {
     fe_image *tiny;
     CHECK_OK(fe_image_create(10, 10, 3, &tiny));
     for (int k = 0; k < 5; k++) {
-        lm.x[k] = (float)(-30 + T[2 * k] / 2.2);
-        lm.y[k] = (float)(-27 + T[2 * k + 1] / 2.2);
+        lm.x[k] = (float)(-30 + R[2 * k] / 2.2);
+        lm.y[k] = (float)(-27 + R[2 * k + 1] / 2.2);
     }
     CHECK_STATUS(fe_align_chip(tiny, &lm, &chip), FE_E_CORRUPT);
     CHECK(strstr(fe_last_error(), "too far apart") != NULL);
@@ -456,18 +458,27 @@ FE_TEST(align_template_family_and_env) {
     unsetenv("FE_ALIGN_TEMPLATE");
     CHECK_OK(fe_align_template(&d));
     for (int k = 0; k < 5; k++) CHECK(d.x[k] == (float)T[2 * k] && d.y[k] == (float)T[2 * k + 1]);
-    CHECK_OK(fe__align_template_scaled(1.0, 0.0, &t1));
+    CHECK_OK(fe__align_template_scaled(1.0, 5.0, &t1));
     CHECK(memcmp(&t1, &d, sizeof d) == 0);
-    /* scaled about the centroid: centroid fixed, eye distance x1.06; shift moves y only */
+    /* "1,0" is METHOD.md's template (the default before the study), bit for bit */
+    CHECK_OK(fe__align_template_scaled(1.0, 0.0, &t1));
+    for (int k = 0; k < 5; k++) CHECK(t1.x[k] == (float)R[2 * k] && t1.y[k] == (float)R[2 * k + 1]);
+    setenv("FE_ALIGN_TEMPLATE", "1,0", 1);
+    CHECK_OK(fe_align_template(&t2));
+    CHECK(memcmp(&t1, &t2, sizeof t1) == 0);
+    unsetenv("FE_ALIGN_TEMPLATE");
+    /* scaled about the reference's centroid: centroid fixed, eye distance x1.06; shift moves
+     * y only */
+    fe_landmarks r0 = t1;
     CHECK_OK(fe__align_template_scaled(1.06, -4.0, &t2));
     double c0x = 0, c0y = 0, c2x = 0, c2y = 0;
     for (int k = 0; k < 5; k++) {
-        c0x += d.x[k] / 5.0; c0y += d.y[k] / 5.0;
+        c0x += r0.x[k] / 5.0; c0y += r0.y[k] / 5.0;
         c2x += t2.x[k] / 5.0; c2y += t2.y[k] / 5.0;
     }
     CHECK_NEAR(c2x, c0x, 1e-4);
     CHECK_NEAR(c2y, c0y - 4.0, 1e-4);
-    CHECK_NEAR(hypot(t2.x[1] - t2.x[0], t2.y[1] - t2.y[0]), 1.06 * hypot(d.x[1] - d.x[0], d.y[1] - d.y[0]), 1e-3);
+    CHECK_NEAR(hypot(t2.x[1] - t2.x[0], t2.y[1] - t2.y[0]), 1.06 * hypot(r0.x[1] - r0.x[0], r0.y[1] - r0.y[0]), 1e-3);
     CHECK_STATUS(fe__align_template_scaled(0.1, 0, &t2), FE_E_ARG);
     CHECK_STATUS(fe__align_template_scaled(1, NAN, &t2), FE_E_ARG);
     /* the environment knob reaches fe_align_chip */

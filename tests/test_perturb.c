@@ -626,15 +626,19 @@ FE_TEST(perturb_cli_single_and_sheet) {
     CHECK(chip && write_chip(chip_p, chip));
     CHECK_OK(fe_image_create(200, 150, 3, &big));
     CHECK(write_chip(big_p, big));
-    const char *lm = "46.98,38.07,102.67,37.76,75,69.74,52.12,102.34,98.24,102.09";
+    const char *lm = "46.98,43.07,102.67,42.76,75,74.74,52.12,107.34,98.24,107.09";
     CHECK(fe_t_run(NULL, 0, "%s perturb %s --kind mask --seed 77 --landmarks %s -o %s 2>/dev/null",
                    cli, chip_p, lm, a_p) == 0);
     CHECK(fe_t_run(NULL, 0, "%s perturb %s --kind mask -s 77 -o %s 2>/dev/null", cli, chip_p, b_p) == 0);
-    /* the CLI output is the library's, and the template is the default */
+    /* the CLI output is the library's, and without --landmarks the landmarks are the
+     * alignment template (fe_align_template: where fe_align_chip puts them) */
     fe_image *a = NULL, *b = NULL, *want = NULL;
     CHECK_OK(fe_image_load(a_p, &a));
     CHECK_OK(fe_image_load(b_p, &b));
-    CHECK_OK(fe_perturb(chip, &templ, FE_PERTURB_MASK, 77, &want));
+    fe_landmarks deflt;
+    CHECK_OK(fe_align_template(&deflt));
+    CHECK(deflt.y[0] == 43.07f && deflt.x[4] == 98.24f);
+    CHECK_OK(fe_perturb(chip, &deflt, FE_PERTURB_MASK, 77, &want));
     CHECK(memcmp(a->data, want->data, N * N * 3) == 0);
     CHECK(memcmp(b->data, want->data, N * N * 3) == 0);
     /* without --landmarks it says so */
