@@ -168,7 +168,7 @@ run-fuzz-replay: $(FUZZ_NAMES:%=$(BUILD)/fuzz/%)
 
 check:
 	$(Q)$(MAKE) --no-print-directory SAN=1 run-fuzz-replay
-	$(Q)ASAN_OPTIONS=detect_leaks=1 $(MAKE) --no-print-directory SAN=1 run-tests
+	$(Q)ASAN_OPTIONS=detect_leaks=1 FE_TEST_JOBS=$${FE_TEST_JOBS:-2} $(MAKE) --no-print-directory SAN=1 run-tests
 
 bench:
 	$(Q)$(MAKE) --no-print-directory OMP=1 build/omp/faceemd_bench

@@ -4,7 +4,8 @@
  * Usage: faceemd_tests [SUBSTRING...]   runs the tests whose name contains any SUBSTRING.
  * Each test runs in a forked child with an alarm, so crashes and hangs become FAILs.
  * Output: "ok <name> [notes]", "FAIL <name>: <where>: <why>", "SKIP <name>: <reason>",
- * then "N skipped" and, last, "N passed, N failed". FE_TEST_NOFORK=1 runs in-process (gdb).
+ * then "N skipped" and, last, "N passed, N failed". FE_TEST_NOFORK=1 runs in-process (gdb);
+ * FE_TEST_JOBS=N runs N tests at once (output order unchanged).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "test.h"
@@ -218,91 +219,167 @@ static void remove_tree(const char *dir) {
     if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", dir);
 }
 
-/* Runs one test in a child; the result comes back through a pipe as "<code><text>". */
-static int run_one(const char *name, void (*fn)(fe_test *), char *msg, size_t cap, double *secs) {
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+typedef struct running {
+    int    index;          /* test table index                                   */
+    pid_t  pid;
+    int    fd;             /* read end of the result pipe                         */
+    double t0;
+} running;
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Runs a test in this process (FE_TEST_NOFORK=1, for debuggers). */
+static int run_inline(int i, char *msg, size_t cap) {
     static fe_test t;
-    int code;
-    current_test = name;
+    current_test = tests[i].name;
     test_dir[0] = 0;
-    if (getenv("FE_TEST_NOFORK")) {
-        memset(&t, 0, sizeof t);
-        fn(&t);
-        code = t.failed ? 'F' : t.skipped ? 'S' : 'P';
-        snprintf(msg, cap, "%s", t.failed || t.skipped ? t.msg : t.note);
-    } else {
-        int fd[2];
-        if (pipe(fd) != 0) {
-            snprintf(msg, cap, "pipe: %s", strerror(errno));
-            return 'F';
-        }
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid == 0) {
-            close(fd[0]);
-            const char *to = getenv("FE_TEST_TIMEOUT");
-            alarm(to ? (unsigned)atoi(to) : 900);
-            memset(&t, 0, sizeof t);
-            fn(&t);
-            char c = t.failed ? 'F' : t.skipped ? 'S' : 'P';
-            const char *text = t.failed || t.skipped ? t.msg : t.note;
-            if (write(fd[1], &c, 1) != 1 || write(fd[1], text, strlen(text)) < 0) _exit(3);
-            fflush(NULL);
-            _exit(0);
-        }
-        close(fd[1]);
-        size_t n = 0;
-        char buf[4200];
-        ssize_t got;
-        while ((got = read(fd[0], buf + n, sizeof buf - 1 - n)) > 0) n += (size_t)got;
-        buf[n] = 0;
+    memset(&t, 0, sizeof t);
+    tests[i].fn(&t);
+    snprintf(msg, cap, "%s", t.failed || t.skipped ? t.msg : t.note);
+    return t.failed ? 'F' : t.skipped ? 'S' : 'P';
+}
+
+/* Forks a child for test i; its result comes back through a pipe as "<code><text>". */
+static int start_test(int i, running *r) {
+    int fd[2];
+    r->index = i;
+    r->t0 = now_s();
+    if (pipe(fd) != 0) return -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
         close(fd[0]);
-        int wst = 0;
-        waitpid(pid, &wst, 0);
-        if (n == 0) {
-            code = 'F';
-            if (WIFSIGNALED(wst))
-                snprintf(msg, cap, "crashed with signal %d (%s)", WTERMSIG(wst),
-                         WTERMSIG(wst) == SIGALRM ? "timeout" : strsignal(WTERMSIG(wst)));
-            else
-                snprintf(msg, cap, "exited with status %d before reporting",
-                         WIFEXITED(wst) ? WEXITSTATUS(wst) : -1);
-        } else {
-            code = buf[0];
-            snprintf(msg, cap, "%s", buf + 1);
-            if (WIFEXITED(wst) && WEXITSTATUS(wst) != 0 && code == 'P') {
-                code = 'F';  /* e.g. LeakSanitizer found leaks at exit */
-                snprintf(msg, cap, "child exited with status %d (sanitizer report above)",
-                         WEXITSTATUS(wst));
-            }
-        }
+        close(fd[1]);
+        return -1;
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    *secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-    return code;
+    if (pid == 0) {
+        static fe_test t;
+        close(fd[0]);
+        const char *to = getenv("FE_TEST_TIMEOUT");
+        alarm(to ? (unsigned)atoi(to) : 900);
+        current_test = tests[i].name;
+        test_dir[0] = 0;
+        memset(&t, 0, sizeof t);
+        tests[i].fn(&t);
+        char c = t.failed ? 'F' : t.skipped ? 'S' : 'P';
+        const char *text = t.failed || t.skipped ? t.msg : t.note;
+        if (write(fd[1], &c, 1) != 1 || write(fd[1], text, strlen(text)) < 0) _exit(3);
+        fflush(NULL);
+        _exit(0);
+    }
+    close(fd[1]);
+    r->pid = pid;
+    r->fd = fd[0];
+    return 0;
+}
+
+/* Collects the result of a finished child (wst from waitpid). */
+static int finish_test(running *r, int wst, char *msg, size_t cap) {
+    size_t n = 0;
+    char buf[4200];
+    ssize_t got;
+    while ((got = read(r->fd, buf + n, sizeof buf - 1 - n)) > 0) n += (size_t)got;
+    buf[n] = 0;
+    close(r->fd);
+    if (n == 0) {
+        if (WIFSIGNALED(wst))
+            snprintf(msg, cap, "crashed with signal %d (%s)", WTERMSIG(wst),
+                     WTERMSIG(wst) == SIGALRM ? "timeout" : strsignal(WTERMSIG(wst)));
+        else
+            snprintf(msg, cap, "exited with status %d before reporting",
+                     WIFEXITED(wst) ? WEXITSTATUS(wst) : -1);
+        return 'F';
+    }
+    snprintf(msg, cap, "%s", buf + 1);
+    if (WIFEXITED(wst) && WEXITSTATUS(wst) != 0 && buf[0] == 'P') {
+        snprintf(msg, cap, "child exited with status %d (sanitizer report above)", WEXITSTATUS(wst));
+        return 'F';  /* e.g. LeakSanitizer found leaks at exit */
+    }
+    return buf[0];
+}
+
+static int passed, failed, skipped;
+
+static void report(int i, int code, const char *msg, double secs) {
+    if (code == 'P') {
+        passed++;
+        printf("ok   %-34s %6.2fs%s%s\n", tests[i].name, secs, msg[0] ? "  " : "", msg);
+    } else if (code == 'S') {
+        skipped++;
+        printf("SKIP %s: %s\n", tests[i].name, msg);
+    } else {
+        failed++;
+        printf("FAIL %s: %s\n", tests[i].name, msg);
+    }
 }
 
 int main(int argc, char **argv) {
-    int passed = 0, failed = 0, skipped = 0;
-    char msg[4200];
+    static char msg[4200];
     setvbuf(stdout, NULL, _IOLBF, 0);
     make_tmp_root();
-    for (int i = 0; tests[i].name; i++) {
-        if (!selected(tests[i].name, argc, argv)) continue;
-        double secs = 0;
-        int code = run_one(tests[i].name, tests[i].fn, msg, sizeof msg, &secs);
-        if (code == 'P') {
-            passed++;
-            printf("ok   %-34s %6.2fs%s%s\n", tests[i].name, secs, msg[0] ? "  " : "", msg);
-        } else if (code == 'S') {
-            skipped++;
-            printf("SKIP %s: %s\n", tests[i].name, msg);
-        } else {
-            failed++;
-            printf("FAIL %s: %s\n", tests[i].name, msg);
+    /* FE_TEST_JOBS=N runs up to N tests at once (each in its own process); lines still come
+     * out in table order, each as soon as it and every test before it have finished. */
+    const char *jobs_env = getenv("FE_TEST_JOBS");
+    int jobs = jobs_env ? atoi(jobs_env) : 1;
+    if (jobs < 1) jobs = 1;
+    if (jobs > 16) jobs = 16;
+    int n_tests = 0;
+    while (tests[n_tests].name) n_tests++;
+    int *code = calloc((size_t)n_tests + 1, sizeof *code);
+    char **text = calloc((size_t)n_tests + 1, sizeof *text);
+    double *secs = calloc((size_t)n_tests + 1, sizeof *secs);
+    running *run = calloc((size_t)jobs, sizeof *run);
+    if (!code || !text || !secs || !run) return 2;
+    int next = 0, printed = 0, active = 0;
+    for (;;) {
+        while (next < n_tests && !selected(tests[next].name, argc, argv)) code[next++] = -1;
+        if (getenv("FE_TEST_NOFORK") && next < n_tests) {
+            double t0 = now_s();
+            code[next] = run_inline(next, msg, sizeof msg);
+            secs[next] = now_s() - t0;
+            text[next] = strdup(msg);
+            next++;
+        } else if (next < n_tests && active < jobs) {
+            running *slot = NULL;
+            for (int j = 0; j < jobs; j++)
+                if (run[j].pid == 0) slot = &run[j];
+            if (start_test(next, slot) != 0) {
+                code[next] = 'F';
+                text[next] = strdup("could not fork the test process");
+                slot->pid = 0;
+            } else {
+                active++;
+            }
+            next++;
+            continue;
+        } else if (active > 0) {
+            int wst = 0;
+            pid_t pid = waitpid(-1, &wst, 0);
+            for (int j = 0; j < jobs; j++) {
+                if (run[j].pid != pid || pid <= 0) continue;
+                int i = run[j].index;
+                code[i] = finish_test(&run[j], wst, msg, sizeof msg);
+                secs[i] = now_s() - run[j].t0;
+                text[i] = strdup(msg);
+                run[j].pid = 0;
+                active--;
+            }
         }
+        while (printed < n_tests && code[printed] != 0) {
+            if (code[printed] > 0) report(printed, code[printed], text[printed] ? text[printed] : "", secs[printed]);
+            printed++;
+        }
+        if (printed == n_tests && active == 0) break;
     }
+    for (int i = 0; i < n_tests; i++) free(text[i]);
+    free(text);
+    free(code);
+    free(secs);
+    free(run);
     if (!getenv("FE_KEEP_TMP")) remove_tree(tmp_root);
     else printf("temporary files kept in %s\n", tmp_root);
     printf("%d skipped\n", skipped);
