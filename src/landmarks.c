@@ -9,7 +9,7 @@
  * Layout: rows in file order (keys in one pool); an open-addressing table on each key's last
  * path component finds the rows that can match an image path's suffix in O(1).
  */
-#include "internal.h"
+#include "textlines.h"
 
 #include <math.h>
 #include <string.h>
@@ -185,16 +185,10 @@ void fe_landmark_list_free(fe_landmark_list *list) {
 
 static fe_status parse_tsv(const char *name, const uint8_t *data, size_t size,
                            fe_landmark_list **out) {
-    if (size == 0) return fe__fail(FE_E_TRUNCATED, "%s line 1: empty file (no header line)", name);
-    /* an upper bound on rows, checked against the cap before anything is allocated */
-    size_t n_lines = 0;
-    for (const uint8_t *p = data, *end = data + size; (p = memchr(p, '\n', (size_t)(end - p))); p++)
-        n_lines++;
-    if (data[size - 1] != '\n') n_lines++;
-    size_t max_rows = n_lines - 1;
-    if (max_rows > FE_MAX_GALLERY)
-        return fe__fail(FE_E_LIMIT, "%s: %zu lines exceed the %u-row limit", name, n_lines,
-                        FE_MAX_GALLERY);
+    fe__text_reader r;
+    size_t max_rows;
+    fe_status st = fe__text_begin(&r, name, data, size, "header line", &max_rows);
+    if (st != FE_OK) return st;
     fe_landmark_list *L = fe__calloc(1, sizeof *L);
     if (!L) return fe__fail(FE_E_NOMEM, "%s: cannot allocate the list", name);
     size_t n_slots = 16;
@@ -206,25 +200,16 @@ static fe_status parse_tsv(const char *name, const uint8_t *data, size_t size,
     L->slot = fe__calloc(n_slots, sizeof *L->slot);
     line_of = fe__malloc(sizeof *line_of * (max_rows ? max_rows : 1));
     L->n_slots = n_slots;
-    fe_status st = FE_OK;
     if (!L->key || !L->lm || !L->pool || !L->slot || !line_of) {
         st = fe__fail(FE_E_NOMEM, "%s: cannot allocate %zu rows", name, max_rows);
         goto fail;
     }
-    size_t pool_used = 0, pos = 0, line_no = 0;
-    while (pos < size) {
-        line_no++;
-        const uint8_t *nl = memchr(data + pos, '\n', size - pos);
-        size_t end = nl ? (size_t)(nl - data) : size, len = end - pos;
-        const char *s = (const char *)data + pos;
-        int unterminated = nl == NULL;
-        if (len > 0 && s[len - 1] == '\r' && !unterminated) len--;  /* CRLF */
-        pos = end + 1;
-        if (len > FE_MAX_LINE) {
-            st = fe__fail(FE_E_LIMIT, "%s line %zu: %zu bytes, longer than the %u-byte limit", name,
-                          line_no, len, FE_MAX_LINE);
-            goto fail;
-        }
+    size_t pool_used = 0;
+    int got;
+    while ((got = fe__text_next_line(&r, &st)) != 0) {
+        if (got < 0) goto fail;
+        const char *s = r.s;
+        size_t len = r.len, line_no = r.line_no;
         if (line_no == 1) {
             size_t hl = 0;
             int ok = 1;
@@ -235,65 +220,41 @@ static fe_status parse_tsv(const char *name, const uint8_t *data, size_t size,
                 hl += k;
             }
             if (!ok || hl != len) {
-                /* show what was there, without control bytes */
-                char shown[61];
-                size_t k = 0;
-                for (; k < len && k < 60; k++) shown[k] = (s[k] >= 0x20 && s[k] < 0x7f) ? s[k] : '?';
-                shown[k] = 0;
                 st = fe__fail(FE_E_MAGIC, "%s line 1: not the landmark header 'image<TAB>"
-                              "left_eye_x<TAB>...<TAB>mouth_right_y' (got '%s')", name, shown);
+                              "left_eye_x<TAB>...<TAB>mouth_right_y' (got '%.*s')", name,
+                              (int)(len > 60 ? 60 : len), s);
                 goto fail;
             }
             continue;
         }
         if (len == 0) {
-            st = fe__fail(unterminated ? FE_E_TRUNCATED : FE_E_SYNTAX, "%s line %zu: blank line",
-                          name, line_no);
+            st = fe__fail(FE_E_SYNTAX, "%s line %zu: blank line", name, line_no);
             goto fail;
         }
-        /* split into columns */
-        size_t start[N_COLS], stop[N_COLS], n_cols = 0;
-        for (size_t i = 0, a = 0;; i++) {
-            if (i == len || s[i] == '\t') {
-                if (n_cols < N_COLS) {
-                    start[n_cols] = a;
-                    stop[n_cols] = i;
-                }
-                n_cols++;
-                a = i + 1;
-                if (i == len) break;
-            }
-        }
-        if (n_cols != N_COLS) {
-            if (unterminated && n_cols < N_COLS)
+        fe__text_fields col;
+        fe__text_split(&r, &col);
+        if (col.n != N_COLS) {
+            if (r.unterminated && col.n < N_COLS)
                 st = fe__fail(FE_E_TRUNCATED, "%s line %zu: the file ends inside a row (%zu of %d "
-                              "columns, no final newline)", name, line_no, n_cols, N_COLS);
+                              "columns, no final newline)", name, line_no, col.n, N_COLS);
             else
                 st = fe__fail(FE_E_SHAPE, "%s line %zu: %zu tab-separated columns, expected %d", name,
-                              line_no, n_cols, N_COLS);
+                              line_no, col.n, N_COLS);
             goto fail;
         }
         /* the key */
-        size_t klen = stop[0] - start[0];
+        size_t klen = col.len[0];
         if (klen == 0) {
             st = fe__fail(FE_E_SYNTAX, "%s line %zu: empty image key", name, line_no);
             goto fail;
-        }
-        for (size_t i = 0; i < len; i++) {
-            unsigned char c = (unsigned char)s[i];
-            if ((c < 0x20 && c != '\t') || c == 0x7f) {
-                st = fe__fail(FE_E_SYNTAX, "%s line %zu: control byte 0x%02x at column %zu", name,
-                              line_no, c, i + 1);
-                goto fail;
-            }
         }
         size_t row = L->n;
         fe_landmarks *lm = &L->lm[row];
         for (int c = 1; c < N_COLS; c++) {
             double v = 0;
-            const char *f = s + start[c];
-            int fl = (int)(stop[c] - start[c] > 40 ? 40 : stop[c] - start[c]);
-            switch (parse_number(f, stop[c] - start[c], &v)) {
+            const char *f = col.f[c];
+            int fl = (int)(col.len[c] > 40 ? 40 : col.len[c]);
+            switch (parse_number(f, col.len[c], &v)) {
             case NUM_OK: break;
             case NUM_SYNTAX:
                 st = fe__fail(FE_E_SYNTAX, "%s line %zu column %d (%s): '%.*s' is not a number", name,
@@ -313,7 +274,7 @@ static fe_status parse_tsv(const char *name, const uint8_t *data, size_t size,
         }
         /* insert, refusing a repeated key */
         char *key = L->pool + pool_used;
-        memcpy(key, s + start[0], klen);
+        memcpy(key, col.f[0], klen);
         key[klen] = 0;
         size_t bl;
         const char *base = basename_of(key, klen, &bl);
@@ -342,6 +303,11 @@ fail:
     return st;
 }
 
+/* the fe__text_parser adapter for fe__text_load_file */
+static fe_status parse_tsv_file(const char *src, const uint8_t *data, size_t size, void *out) {
+    return parse_tsv(src, data, size, out);
+}
+
 fe_status fe_landmark_list_load_memory(const void *data, size_t size, fe_landmark_list **out_list) {
     if (!out_list) return fe__fail(FE_E_ARG, "out_list is NULL");
     *out_list = NULL;
@@ -353,14 +319,7 @@ fe_status fe_landmark_list_load(const char *path, fe_landmark_list **out_list) {
     if (!out_list) return fe__fail(FE_E_ARG, "out_list is NULL");
     *out_list = NULL;
     if (!path) return fe__fail(FE_E_ARG, "path is NULL");
-    uint8_t *data;
-    size_t n;
-    /* a row is at least 21 bytes, so the row cap bounds useful files well below this */
-    fe_status st = fe__read_file(path, (size_t)FE_MAX_FILE_BYTES, &data, &n);
-    if (st != FE_OK) return st;
-    st = parse_tsv(path, data, n, out_list);
-    fe__free(data);
-    return st;
+    return fe__text_load_file(path, parse_tsv_file, out_list);
 }
 
 size_t fe_landmark_list_count(const fe_landmark_list *list) { return list ? list->n : 0; }

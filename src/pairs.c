@@ -8,7 +8,7 @@
  * open-addressing hash table of row indices, sized from the line count before parsing, so no
  * allocation depends on a count the file claims but does not back with lines.
  */
-#include "internal.h"
+#include "textlines.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -34,77 +34,7 @@ struct fe_people_list {
     char     *pool;
 };
 
-/* ---- lines and fields ---------------------------------------------------------------- */
-
-typedef struct reader {
-    const char    *src;       /* file name for messages, or "<memory>"                      */
-    const uint8_t *data;
-    size_t         size, pos, line_no;
-    /* the current line */
-    const char    *s;
-    size_t         len;
-    int            unterminated;  /* the file ended without a LF after this line            */
-} reader;
-
-#define MAX_FIELDS 5
-
-typedef struct fields {
-    size_t      n;              /* columns found (may exceed MAX_FIELDS)                     */
-    const char *f[MAX_FIELDS];
-    size_t      len[MAX_FIELDS];
-} fields;
-
-/* Upper bound on the lines of the file (for sizing tables before any count is believed). */
-static size_t count_lines(const uint8_t *data, size_t size) {
-    size_t n = 0;
-    for (const uint8_t *p = data, *end = data + size; (p = memchr(p, '\n', (size_t)(end - p))); p++)
-        n++;
-    if (size && data[size - 1] != '\n') n++;
-    return n;
-}
-
-/* Advances to the next line. Returns 0 at end of data, 1 with a line, or a negative status
- * (long line, control byte). */
-static int next_line(reader *r, fe_status *st) {
-    if (r->pos >= r->size) return 0;
-    r->line_no++;
-    const uint8_t *nl = memchr(r->data + r->pos, '\n', r->size - r->pos);
-    size_t end = nl ? (size_t)(nl - r->data) : r->size;
-    r->s = (const char *)r->data + r->pos;
-    r->len = end - r->pos;
-    r->unterminated = nl == NULL;
-    r->pos = end + 1;
-    if (r->len > 0 && r->s[r->len - 1] == '\r' && !r->unterminated) r->len--;  /* CRLF */
-    if (r->len > FE_MAX_LINE) {
-        *st = fe__fail(FE_E_LIMIT, "%s line %zu: %zu bytes, longer than the %u-byte limit", r->src,
-                       r->line_no, r->len, FE_MAX_LINE);
-        return -1;
-    }
-    for (size_t i = 0; i < r->len; i++) {
-        unsigned char c = (unsigned char)r->s[i];
-        if ((c < 0x20 && c != '\t') || c == 0x7f) {
-            *st = fe__fail(FE_E_SYNTAX, "%s line %zu: control byte 0x%02x at column %zu", r->src,
-                           r->line_no, c, i + 1);
-            return -1;
-        }
-    }
-    return 1;
-}
-
-static void split(const reader *r, fields *out) {
-    out->n = 0;
-    for (size_t i = 0, a = 0;; i++) {
-        if (i == r->len || r->s[i] == '\t') {
-            if (out->n < MAX_FIELDS) {
-                out->f[out->n] = r->s + a;
-                out->len[out->n] = i - a;
-            }
-            out->n++;
-            a = i + 1;
-            if (i == r->len) break;
-        }
-    }
-}
+/* ---- lines and fields: textlines.c ---------------------------------------------------- */
 
 /* Printable excerpt of a field for messages (at most 40 bytes; the line has no control bytes). */
 #define SHOW(p, n) (int)((n) > 40 ? 40 : (n)), (p)
@@ -126,7 +56,7 @@ static num_err parse_count(const char *s, size_t n, uint32_t max, uint32_t *out)
     return NUM_OK;
 }
 
-static fe_status count_fail(const reader *r, num_err e, const char *what, const char *f, size_t n,
+static fe_status count_fail(const fe__text_reader *r, num_err e, const char *what, const char *f, size_t n,
                             uint32_t max) {
     if (e == NUM_SYNTAX)
         return fe__fail(FE_E_SYNTAX, "%s line %zu: %s '%.*s' is not a number (decimal digits, no "
@@ -153,7 +83,7 @@ static size_t name_error(const char *s, size_t n) {
     return 0;
 }
 
-static fe_status name_fail(const reader *r, const char *what, const char *f, size_t n) {
+static fe_status name_fail(const fe__text_reader *r, const char *what, const char *f, size_t n) {
     size_t at = name_error(f, n);
     if (n == 0) return fe__fail(FE_E_SYNTAX, "%s line %zu: %s is empty", r->src, r->line_no, what);
     if (n > FE_LFW_MAX_NAME)
@@ -178,23 +108,8 @@ static size_t *table_new(size_t max_rows, size_t *n_slots) {
     return fe__calloc(s, sizeof(size_t));
 }
 
-/* Common start: empty file check, line bound against the row cap. */
-static fe_status begin(reader *r, const char *src, const uint8_t *data, size_t size,
-                       size_t *max_rows) {
-    memset(r, 0, sizeof *r);
-    r->src = src;
-    r->data = data;
-    r->size = size;
-    if (size == 0) return fe__fail(FE_E_TRUNCATED, "%s line 1: empty file (no count line)", src);
-    size_t lines = count_lines(data, size);
-    if (lines - 1 > FE_MAX_GALLERY)
-        return fe__fail(FE_E_LIMIT, "%s: %zu lines exceed the %u-row limit", src, lines, FE_MAX_GALLERY);
-    *max_rows = lines - 1;
-    return FE_OK;
-}
-
 /* An empty line (only a final LF-less end can be empty, and that ends the loop first). */
-static fe_status blank_fail(const reader *r) {
+static fe_status blank_fail(const fe__text_reader *r) {
     return fe__fail(FE_E_SYNTAX, "%s line %zu: blank line", r->src, r->line_no);
 }
 
@@ -242,9 +157,9 @@ static uint32_t pool_add(char *pool, size_t *used, const char *s, size_t n) {
 }
 
 static fe_status parse_pairs(const char *src, const uint8_t *data, size_t size, fe_pair_list **out) {
-    reader r;
+    fe__text_reader r;
     size_t max_rows;
-    fe_status st = begin(&r, src, data, size, &max_rows);
+    fe_status st = fe__text_begin(&r, src, data, size, "count line", &max_rows);
     if (st != FE_OK) return st;
     /* the pool holds at most every byte of the file plus a NUL per name; offsets are 32-bit */
     if (size > UINT32_MAX / 2) return fe__fail(FE_E_LIMIT, "%s: %zu bytes is too large a pairs file", src, size);
@@ -259,10 +174,10 @@ static fe_status parse_pairs(const char *src, const uint8_t *data, size_t size, 
         goto fail;
     }
     /* header */
-    int got = next_line(&r, &st);
+    int got = fe__text_next_line(&r, &st);
     if (got < 0) goto fail;
-    fields f;
-    split(&r, &f);
+    fe__text_fields f;
+    fe__text_split(&r, &f);
     uint32_t sets = 1, per_set = 0;
     if (r.len == 0 || f.n > 2) {
         st = fe__fail(FE_E_MAGIC, "%s line 1: not a pairs header ('N', or 'S<TAB>N' for S sets of N "
@@ -293,7 +208,7 @@ static fe_status parse_pairs(const char *src, const uint8_t *data, size_t size, 
     }
     L->folds = sets >= 2 ? sets : (per_set < 10 ? per_set : 10);
     size_t pool_used = 0;
-    while ((got = next_line(&r, &st)) != 0) {
+    while ((got = fe__text_next_line(&r, &st)) != 0) {
         if (got < 0) goto fail;
         if (r.len == 0) {
             st = blank_fail(&r);
@@ -309,7 +224,7 @@ static fe_status parse_pairs(const char *src, const uint8_t *data, size_t size, 
         size_t in_set = k % (2 * (size_t)per_set);
         int want_same = in_set < per_set;
         size_t idx = want_same ? in_set : in_set - per_set;   /* within its block */
-        split(&r, &f);
+        fe__text_split(&r, &f);
         if (f.n != 3 && f.n != 4) {
             if (r.unterminated && f.n < 3)
                 st = fe__fail(FE_E_TRUNCATED, "%s line %zu: the file ends inside a row (%zu columns, "
@@ -406,6 +321,11 @@ fail:
     return st;
 }
 
+/* fe__text_parser adapters for fe__text_load_file */
+static fe_status parse_pairs_file(const char *src, const uint8_t *data, size_t size, void *out) {
+    return parse_pairs(src, data, size, out);
+}
+
 fe_status fe_pair_list_load_memory(const void *data, size_t size, fe_pair_list **out_list) {
     if (!out_list) return fe__fail(FE_E_ARG, "out_list is NULL");
     *out_list = NULL;
@@ -417,14 +337,7 @@ fe_status fe_pair_list_load(const char *path, fe_pair_list **out_list) {
     if (!out_list) return fe__fail(FE_E_ARG, "out_list is NULL");
     *out_list = NULL;
     if (!path) return fe__fail(FE_E_ARG, "path is NULL");
-    uint8_t *data;
-    size_t n;
-    /* a pair row is at least 6 bytes, so FE_MAX_GALLERY rows fit well within 1 GiB */
-    fe_status st = fe__read_file(path, (size_t)FE_MAX_FILE_BYTES, &data, &n);
-    if (st != FE_OK) return st;
-    st = parse_pairs(path, data, n, out_list);
-    fe__free(data);
-    return st;
+    return fe__text_load_file(path, parse_pairs_file, out_list);
 }
 
 size_t fe_pair_list_count(const fe_pair_list *list) { return list ? list->n : 0; }
@@ -459,9 +372,9 @@ void fe_people_list_free(fe_people_list *list) {
 
 static fe_status parse_people(const char *src, const uint8_t *data, size_t size,
                               fe_people_list **out) {
-    reader r;
+    fe__text_reader r;
     size_t max_rows;
-    fe_status st = begin(&r, src, data, size, &max_rows);
+    fe_status st = fe__text_begin(&r, src, data, size, "count line", &max_rows);
     if (st != FE_OK) return st;
     if (size > UINT32_MAX / 2) return fe__fail(FE_E_LIMIT, "%s: %zu bytes is too large a people file", src, size);
     fe_people_list *L = fe__calloc(1, sizeof *L);
@@ -477,10 +390,10 @@ static fe_status parse_people(const char *src, const uint8_t *data, size_t size,
         st = fe__fail(FE_E_NOMEM, "%s: cannot allocate %zu rows", src, max_rows);
         goto fail;
     }
-    int got = next_line(&r, &st);
+    int got = fe__text_next_line(&r, &st);
     if (got < 0) goto fail;
-    fields f;
-    split(&r, &f);
+    fe__text_fields f;
+    fe__text_split(&r, &f);
     uint32_t count = 0;
     if (r.len == 0 || f.n != 1) {
         st = fe__fail(FE_E_MAGIC, "%s line 1: not a people header (the number of people alone)", src);
@@ -497,7 +410,7 @@ static fe_status parse_people(const char *src, const uint8_t *data, size_t size,
         goto fail;
     }
     size_t pool_used = 0;
-    while ((got = next_line(&r, &st)) != 0) {
+    while ((got = fe__text_next_line(&r, &st)) != 0) {
         if (got < 0) goto fail;
         if (r.len == 0) {
             st = blank_fail(&r);
@@ -509,7 +422,7 @@ static fe_status parse_people(const char *src, const uint8_t *data, size_t size,
                           r.line_no, count);
             goto fail;
         }
-        split(&r, &f);
+        fe__text_split(&r, &f);
         if (f.n != 2) {
             if (r.unterminated && f.n < 2)
                 st = fe__fail(FE_E_TRUNCATED, "%s line %zu: the file ends inside a row (1 of 2 columns, "
@@ -559,6 +472,10 @@ fail:
     return st;
 }
 
+static fe_status parse_people_file(const char *src, const uint8_t *data, size_t size, void *out) {
+    return parse_people(src, data, size, out);
+}
+
 fe_status fe_people_list_load_memory(const void *data, size_t size, fe_people_list **out_list) {
     if (!out_list) return fe__fail(FE_E_ARG, "out_list is NULL");
     *out_list = NULL;
@@ -570,13 +487,7 @@ fe_status fe_people_list_load(const char *path, fe_people_list **out_list) {
     if (!out_list) return fe__fail(FE_E_ARG, "out_list is NULL");
     *out_list = NULL;
     if (!path) return fe__fail(FE_E_ARG, "path is NULL");
-    uint8_t *data;
-    size_t n;
-    fe_status st = fe__read_file(path, (size_t)FE_MAX_FILE_BYTES, &data, &n);
-    if (st != FE_OK) return st;
-    st = parse_people(path, data, n, out_list);
-    fe__free(data);
-    return st;
+    return fe__text_load_file(path, parse_people_file, out_list);
 }
 
 size_t fe_people_list_count(const fe_people_list *list) { return list ? list->n : 0; }
