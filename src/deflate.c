@@ -9,6 +9,7 @@
  * always complete, so strict decoders accept them. Level 0 writes stored blocks only.
  */
 #include "deflate.h"
+#include "rfc1951.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,18 +21,7 @@
 #define TOO_FAR   4096             /* a 3-byte match further back rarely pays for itself */
 #define SYM_CAP   16384            /* symbols per block */
 
-/* ---- RFC 1951 tables ------------------------------------------------------------------ */
-
-static const uint16_t len_base[29] = {3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
-                                      31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
-static const uint8_t len_extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
-                                      2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
-static const uint16_t dist_base[30] = {1,    2,    3,    4,    5,    7,     9,     13,    17,  25,
-                                       33,   49,   65,   97,   129,  193,   257,   385,   513, 769,
-                                       1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
-static const uint8_t dist_extra[30] = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
-                                       6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
-static const uint8_t cl_order[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
+/* RFC 1951 tables: rfc1951.c */
 
 /* Per-level search effort. chain: candidates tried; nice: stop at this length; lazy: defer a
  * match shorter than this (0 = greedy); good: with a deferred match this long, try a quarter
@@ -259,7 +249,7 @@ static uint64_t plan_header(huff *h) {
     fe__deflate_code_lengths(clfreq, 19, 7, h->cllen);
     make_codes(h->cllen, 19, h->clcode);
     h->hclen = 19;
-    while (h->hclen > 4 && h->cllen[cl_order[h->hclen - 1]] == 0) h->hclen--;
+    while (h->hclen > 4 && h->cllen[fe__cl_order[h->hclen - 1]] == 0) h->hclen--;
     uint64_t bits = 5 + 5 + 4 + 3 * (uint64_t)h->hclen;
     static const uint8_t tok_extra[19] = {[16] = 2, [17] = 3, [18] = 7};
     for (unsigned s = 0; s < 19; s++) bits += (uint64_t)clfreq[s] * (h->cllen[s] + tok_extra[s]);
@@ -276,9 +266,9 @@ static void write_symbols(deflater *d, const uint8_t *llen, const uint16_t *lcod
             continue;
         }
         unsigned len = s & 0xffff, ls = d->len_sym[len], ds = dist_code(d, dist);
-        put_bits(d, lcode[257 + ls] | (uint32_t)(len - len_base[ls]) << llen[257 + ls],
-                 llen[257 + ls] + len_extra[ls]);
-        put_bits(d, dcode[ds] | (uint32_t)(dist - dist_base[ds]) << dlen[ds], dlen[ds] + dist_extra[ds]);
+        put_bits(d, lcode[257 + ls] | (uint32_t)(len - fe__len_base[ls]) << llen[257 + ls],
+                 llen[257 + ls] + fe__len_extra[ls]);
+        put_bits(d, dcode[ds] | (uint32_t)(dist - fe__dist_base[ds]) << dlen[ds], dlen[ds] + fe__dist_extra[ds]);
     }
     put_bits(d, lcode[256], llen[256]);
 }
@@ -287,8 +277,8 @@ static void write_symbols(deflater *d, const uint8_t *llen, const uint16_t *lcod
 static fe_status flush_block(deflater *d, size_t end, int final) {
     d->lfreq[256] = 1;
     uint64_t extra = 0;  /* extra bits: the same for fixed and dynamic codes */
-    for (unsigned i = 0; i < 29; i++) extra += (uint64_t)d->lfreq[257 + i] * len_extra[i];
-    for (unsigned i = 0; i < 30; i++) extra += (uint64_t)d->dfreq[i] * dist_extra[i];
+    for (unsigned i = 0; i < 29; i++) extra += (uint64_t)d->lfreq[257 + i] * fe__len_extra[i];
+    for (unsigned i = 0; i < 30; i++) extra += (uint64_t)d->dfreq[i] * fe__dist_extra[i];
 
     huff hh, *hp = &hh;
     fe__deflate_code_lengths(d->lfreq, 286, 15, hp->llen);
@@ -333,7 +323,7 @@ static fe_status flush_block(deflater *d, size_t end, int final) {
             put_bits(d, hp->hlit - 257, 5);
             put_bits(d, hp->hdist - 1, 5);
             put_bits(d, hp->hclen - 4, 4);
-            for (unsigned i = 0; i < hp->hclen; i++) put_bits(d, hp->cllen[cl_order[i]], 3);
+            for (unsigned i = 0; i < hp->hclen; i++) put_bits(d, hp->cllen[fe__cl_order[i]], 3);
             static const uint8_t tok_extra[19] = {[16] = 2, [17] = 3, [18] = 7};
             for (unsigned t = 0; t < hp->ntok; t++) {
                 unsigned s = hp->tok[t] & 31, x = hp->tok[t] >> 5;
@@ -538,11 +528,11 @@ static fe_status compress(const uint8_t *in, size_t n, int level, int zlib, uint
             goto done;
         }
         for (unsigned c = 0; c < 29; c++)
-            for (unsigned l = len_base[c]; l < len_base[c] + (1u << len_extra[c]) && l <= MAX_MATCH; l++)
+            for (unsigned l = fe__len_base[c]; l < fe__len_base[c] + (1u << fe__len_extra[c]) && l <= MAX_MATCH; l++)
                 d->len_sym[l] = (uint8_t)c;
         d->len_sym[MAX_MATCH] = 28;
         for (unsigned c = 0; c < 30; c++)
-            for (unsigned x = dist_base[c]; x < dist_base[c] + (1u << dist_extra[c]); x++)
+            for (unsigned x = fe__dist_base[c]; x < fe__dist_base[c] + (1u << fe__dist_extra[c]); x++)
                 d->dist_sym[x <= 256 ? x - 1 : 256 + ((x - 1) >> 7)] = (uint8_t)c;
         st = d->lp->lazy ? lz_lazy(d) : lz_greedy(d);
         if (st == FE_OK) st = flush_block(d, n, 1);

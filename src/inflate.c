@@ -10,6 +10,7 @@
  * Code-length sets follow zlib's rules: complete, except a single code of length 1.
  */
 #include "inflate.h"
+#include "rfc1951.h"
 
 #include <string.h>
 
@@ -40,24 +41,15 @@ static uint32_t mk(unsigned val, unsigned kind, unsigned extra, unsigned nbits) 
 
 enum { T_LIT, T_DIST, T_CL };
 
-static const uint16_t len_base[29] = {3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
-                                      31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
-static const uint8_t len_extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
-                                      2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
-static const uint16_t dist_base[30] = {1,    2,    3,    4,    5,    7,     9,     13,    17,  25,
-                                       33,   49,   65,   97,   129,  193,   257,   385,   513, 769,
-                                       1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
-static const uint8_t dist_extra[30] = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
-                                       6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
 
 /* What symbol sym of a table of type `type` decodes to (without the code length). */
 static uint32_t sym_entry(int type, unsigned sym) {
     if (type == T_CL) return mk(sym, K_LIT, 0, 0);
     if (type == T_DIST)
-        return sym < 30 ? mk(dist_base[sym], K_BASE, dist_extra[sym], 0) : mk(0, K_BAD, 0, 0);
+        return sym < 30 ? mk(fe__dist_base[sym], K_BASE, fe__dist_extra[sym], 0) : mk(0, K_BAD, 0, 0);
     if (sym < 256) return mk(sym, K_LIT, 0, 0);
     if (sym == 256) return mk(0, K_EOB, 0, 0);
-    if (sym < 286) return mk(len_base[sym - 257], K_BASE, len_extra[sym - 257], 0);
+    if (sym < 286) return mk(fe__len_base[sym - 257], K_BASE, fe__len_extra[sym - 257], 0);
     return mk(0, K_BAD, 0, 0);  /* 286, 287: in the fixed code, never valid in data */
 }
 
