@@ -12,6 +12,7 @@
 #define FE_CLI_BUILD_H
 
 #include "cli_image.h"
+#include "cli_parallel.h"
 
 /* One input face, or one file left out with the reason. */
 typedef struct cli_face {
@@ -51,17 +52,6 @@ int cli_is_image_file(const char *path);
  * become skips. label (may be NULL) instead labels every image directly inside DIR (a folder
  * of one person). Returns CLI_OK, or prints and returns CLI_FAIL when DIR cannot be read. */
 int cli_scan_identity_dirs(const char *dir, const char *label, cli_faces *out);
-
-/* Thread count: --threads value if given (validated by the caller), else $FE_THREADS, else the
- * CPUs online. cli_threads_backend() names what runs them ("openmp", "c11 threads", "none"). */
-int cli_threads_default(void);
-const char *cli_threads_backend(void);
-
-/* Runs fn(ctx, tid, i) for i in [0, n) on up to n_threads threads (tid in [0, n_threads)),
- * items handed out dynamically; returns when all are done. OpenMP when built with it, else
- * C11 <threads.h> when the C library has it, else one thread. */
-typedef void (*cli_par_fn)(void *ctx, int tid, size_t i);
-void cli_parallel_for(int n_threads, size_t n, cli_par_fn fn, void *ctx);
 
 typedef struct cli_embed_opts {
     const cli_landmarks *lm;

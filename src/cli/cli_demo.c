@@ -37,12 +37,6 @@ static const char *find_repo_file(const char *rel, char *buf, size_t cap) {
     return buf;
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* File name without folder and extension: "a/Ann_0003.jpg" -> "Ann_0003". */
 static void short_name(const char *path, char *buf, size_t cap) {
     const char *b = strrchr(path, '/');
@@ -222,7 +216,7 @@ FE_VERB(demo, "the main job on bundled LFW photos: clean, masked, sunglasses") {
         fprintf(stderr, "faceemd: demo: %s has no gallery/<identity>/ or query/<identity>/ images\n", data);
         rc = CLI_FAIL;
     }
-    double t0 = now_s();
+    double t0 = cli_now();
     size_t added = 0;
     if (rc == CLI_OK && (st = fe_gallery_create(NULL, &g)) != FE_OK) rc = cli_fail("demo", st);
     if (rc == CLI_OK) {
@@ -234,7 +228,7 @@ FE_VERB(demo, "the main job on bundled LFW photos: clean, masked, sunglasses") {
         fprintf(stderr, "faceemd: demo: the demo gallery is damaged\n");
         rc = CLI_FAIL;
     }
-    double index_s = now_s() - t0;
+    double index_s = cli_now() - t0;
     size_t ng = fe_gallery_size(g);
     if (rc == CLI_OK && !(res = malloc(3 * ng * sizeof *res))) rc = cli_fail("demo", FE_E_NOMEM);
 

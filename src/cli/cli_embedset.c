@@ -15,16 +15,7 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#ifdef FE_OMP
-#include <omp.h>
-#define PAR_OMP 1
-#elif !defined(__STDC_NO_THREADS__) && !defined(__STDC_NO_ATOMICS__)
-#include <threads.h>
-#define PAR_C11 1
-#endif
 #if !defined(__STDC_NO_ATOMICS__)
 #include <stdatomic.h>
 typedef atomic_size_t counter;
@@ -36,37 +27,6 @@ typedef size_t counter;
 
 #define CHUNK 8
 #define MAX_THREADS 64
-
-double cli_embedset_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-int cli_embedset_default_threads(void) {
-    const char *env = getenv("FE_THREADS");
-    if (env && *env) {
-        char *end;
-        long n = strtol(env, &end, 10);
-        if (!*end && n >= 1 && n <= MAX_THREADS) return (int)n;
-    }
-#if defined(PAR_OMP) || defined(PAR_C11)
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int)n;
-#else
-    return 1;
-#endif
-}
-
-const char *cli_embedset_backend(void) {
-#if defined(PAR_OMP)
-    return "openmp";
-#elif defined(PAR_C11)
-    return "c11 threads";
-#else
-    return "none";
-#endif
-}
 
 typedef struct worker {
     fe_session  *session;
@@ -82,7 +42,7 @@ typedef struct job {
     const cli_embedset_opts *opt;
     cli_embedset            *out;
     worker                  *w;
-    counter                  next_chunk, done;
+    counter                  done;
     cli_progress            *prog;
 } job;
 
@@ -150,50 +110,8 @@ static void run_chunk(job *jb, int tid, size_t c) {
     if (tid == 0 && jb->prog) cli_progress_update(jb->prog, done);
 }
 
-#if defined(PAR_C11)
-typedef struct c11_arg {
-    job *jb;
-    int  tid;
-} c11_arg;
-
-static int c11_loop(void *p) {
-    c11_arg *a = p;
-    for (;;) {
-        size_t c = COUNTER_ADD(a->jb->next_chunk, 1);
-        if (c >= a->jb->n_chunks) break;
-        run_chunk(a->jb, a->tid, c);
-    }
-    return 0;
-}
-#endif
-
-static void run_all(job *jb, int nt) {
-#if defined(PAR_OMP)
-    if (nt > 1) {
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
-        for (long long c = 0; c < (long long)jb->n_chunks; c++)
-            run_chunk(jb, omp_get_thread_num(), (size_t)c);
-        return;
-    }
-#elif defined(PAR_C11)
-    if (nt > 1) {
-        c11_arg arg[MAX_THREADS];
-        thrd_t th[MAX_THREADS];
-        int started = 0;
-        for (int k = 0; k < nt; k++) arg[k] = (c11_arg){jb, k};
-        /* the caller is thread 0; a thread that fails to start just means fewer threads */
-        for (int k = 1; k < nt; k++) {
-            if (thrd_create(&th[started], c11_loop, &arg[k]) != thrd_success) break;
-            started++;
-        }
-        c11_loop(&arg[0]);
-        for (int k = 0; k < started; k++) thrd_join(th[k], NULL);
-        return;
-    }
-#endif
-    (void)nt;
-    for (size_t c = 0; c < jb->n_chunks; c++) run_chunk(jb, 0, c);
-}
+/* cli_par_fn over chunks */
+static void chunk_fn(void *ctx, int tid, size_t c) { run_chunk(ctx, tid, c); }
 
 void cli_embedset_free(cli_embedset *set) {
     if (!set) return;
@@ -206,7 +124,7 @@ void cli_embedset_free(cli_embedset *set) {
 fe_status cli_embedset_run(const fe_model *model, const char *const *paths, size_t n,
                            const cli_embedset_opts *opt, cli_embedset *out) {
     memset(out, 0, sizeof *out);
-    double t0 = cli_embedset_now();
+    double t0 = cli_now();
     out->n = n;
     if (n > SIZE_MAX / (FE_DESC_DIM * sizeof(float))) return FE_E_OVERFLOW;
     out->descriptor = calloc(n ? n * FE_DESC_DIM : 1, sizeof(float));
@@ -241,7 +159,7 @@ fe_status cli_embedset_run(const fe_model *model, const char *const *paths, size
             cli_progress_begin(&prog, opt->progress_label, n);
             jb.prog = &prog;
         }
-        run_all(&jb, nt);
+        cli_parallel_for(nt, n_chunks, chunk_fn, &jb);
         if (jb.prog) cli_progress_end(jb.prog);
         out->threads_used = nt;
         out->first_failed = SIZE_MAX;
@@ -260,6 +178,6 @@ fe_status cli_embedset_run(const fe_model *model, const char *const *paths, size
         fe_session_destroy(w[k].session);
         free(w[k].feat);
     }
-    out->seconds = cli_embedset_now() - t0;
+    out->seconds = cli_now() - t0;
     return st;
 }

@@ -4,14 +4,14 @@
  * meant for `eval`): the descriptors do not depend on the thread count (fe_embed_batch equals
  * fe_embed bit for bit, and each image is aligned on its own).
  *
- * Threads: OpenMP when built with it (make OMP=1), else C11 <threads.h> where the C library
- * has it, else one thread. Each thread owns a single-threaded session and takes chunks of 8
+ * Threads: cli_parallel_for. Each thread owns a single-threaded session and takes chunks of 8
  * images (one fe_embed_batch each) from a shared counter.
  */
 #ifndef FE_CLI_EMBEDSET_H
 #define FE_CLI_EMBEDSET_H
 
 #include "cli.h"
+#include "cli_parallel.h"
 
 typedef enum cli_align {
     CLI_ALIGN_LANDMARKS = 0,  /* 5-point alignment to opt->tmpl; no landmark row: centre crop */
@@ -46,12 +46,5 @@ typedef struct cli_embedset {
 fe_status cli_embedset_run(const fe_model *model, const char *const *paths, size_t n,
                            const cli_embedset_opts *opt, cli_embedset *out);
 void cli_embedset_free(cli_embedset *set);
-
-/* Threads to use by default: $FE_THREADS, else the CPUs online (1 without a thread backend). */
-int cli_embedset_default_threads(void);
-/* "openmp", "c11 threads" or "none". */
-const char *cli_embedset_backend(void);
-/* Monotonic seconds. */
-double cli_embedset_now(void);
 
 #endif

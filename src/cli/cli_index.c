@@ -103,12 +103,6 @@ static int index_info(int argc, char **argv) {
 
 /* ---- index build / index add ---------------------------------------------------------- */
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* What build and add share: options, then landmarks, model, threads. */
 typedef struct build_args {
     const char *out, *landmarks, *threads, *model, *label;
@@ -191,12 +185,12 @@ static void print_summary(const char *verb, const char *path, const fe_gallery *
 /* Embeds the listed faces into g, saves atomically to path, prints the summary. */
 static int embed_and_save(const char *verb, const char *path, fe_gallery *g, cli_faces *faces,
                           build_env *e, const char *history, int json) {
-    double t0 = now_s();
+    double t0 = cli_now();
     size_t added = 0;
     cli_embed_opts eo = {&e->lm, e->n_threads, verb[0] == 'b' ? "indexing" : "adding"};
     int rc = cli_embed_into_gallery(e->model, faces, &eo, g, &added);
     if (rc != CLI_OK) return rc;
-    double secs = now_s() - t0;
+    double secs = cli_now() - t0;
     if (added == 0 && verb[0] == 'b') {
         for (size_t i = 0; i < faces->n_skip && i < 20; i++)
             fprintf(stderr, "faceemd: %s: %s\n", faces->skip[i].path, faces->skip[i].reason);

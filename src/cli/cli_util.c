@@ -6,6 +6,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
+#include "cli_parallel.h"
 
 #include <errno.h>
 #include <math.h>
@@ -171,23 +172,17 @@ void cli_json_floats(FILE *fp, const float *v, size_t n) {
     fputc(']', fp);
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 void cli_progress_begin(cli_progress *p, const char *label, size_t total) {
     p->label = label;
     p->total = total;
     p->enabled = isatty(2) && !getenv("FE_NO_PROGRESS");
-    p->start_s = now_s();
+    p->start_s = cli_now();
     p->last_draw_s = 0;
 }
 
 void cli_progress_update(cli_progress *p, size_t done) {
     if (!p->enabled) return;
-    double t = now_s();
+    double t = cli_now();
     if (done < p->total && t - p->last_draw_s < 0.1) return;
     p->last_draw_s = t;
     int width = 30;

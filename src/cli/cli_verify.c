@@ -265,7 +265,7 @@ FE_VERB(verify, "LFW 10-fold verification accuracy (cosine and Euclidean) and P@
     if (shift_arg && !cli_parse_float(shift_arg, -75.0, 75.0, "verify: --template-shift", &shift)) return CLI_USAGE;
     if (landmarks_path && opt.mode != CLI_ALIGN_LANDMARKS)
         return cli_usage_error("verify", "--landmarks applies to --align landmarks only");
-    long nt = cli_embedset_default_threads();
+    long nt = cli_threads_default();
     if (threads_arg && !cli_parse_long(threads_arg, 1, 64, "verify: --threads", &nt)) return CLI_USAGE;
     opt.n_threads = (int)nt;
     opt.progress_label = "embedding";   /* drawn only when stderr is a terminal */
@@ -275,7 +275,7 @@ FE_VERB(verify, "LFW 10-fold verification accuracy (cosine and Euclidean) and P@
     if (st != FE_OK) return cli_fail("template", st);
     if (!is_dir(data_dir)) return cli_fail(data_dir, fe__fail(FE_E_IO, "not a directory"));
 
-    double t_start = cli_embedset_now();
+    double t_start = cli_now();
     fe_pair_list *pairs = NULL;
     fe_people_list *people = NULL;
     fe_landmark_list *lms = NULL;
@@ -390,7 +390,7 @@ FE_VERB(verify, "LFW 10-fold verification accuracy (cosine and Euclidean) and P@
     }
 
     /* scores */
-    double t_score = cli_embedset_now();
+    double t_score = cli_now();
     unit = malloc(S.n * FE_DESC_DIM * sizeof *unit);
     cos_s = malloc(n_pairs * sizeof *cos_s);
     euc_s = malloc(n_pairs * sizeof *euc_s);
@@ -431,7 +431,7 @@ FE_VERB(verify, "LFW 10-fold verification accuracy (cosine and Euclidean) and P@
     free(all_pairs_idx);
     if (st == FE_OK && people && n_people_img >= 2) st = p1_over(&S, unit, people_idx, n_people_img, &q2, &c2);
     if (st != FE_OK) { rc = cli_fail("P@1", st); goto done; }
-    double score_s = cli_embedset_now() - t_score, total_s = cli_embedset_now() - t_start;
+    double score_s = cli_now() - t_score, total_s = cli_now() - t_start;
 
     const char *mode_name = opt.mode == CLI_ALIGN_LANDMARKS ? "landmarks" : opt.mode == CLI_ALIGN_CROP ? "crop" : "whole";
     if (json) {
@@ -466,7 +466,7 @@ FE_VERB(verify, "LFW 10-fold verification accuracy (cosine and Euclidean) and P@
             printf("}");
         }
         printf(", \"embedded\": %zu, \"threads\": %d, \"backend\": \"%s\", \"time\": {\"embed_s\": ",
-               S.n, E.threads_used, cli_embedset_backend());
+               S.n, E.threads_used, cli_threads_backend());
         cli_json_float(stdout, E.seconds);
         printf(", \"images_per_s\": ");
         cli_json_float(stdout, E.seconds > 0 ? S.n / E.seconds : 0);
@@ -506,7 +506,7 @@ FE_VERB(verify, "LFW 10-fold verification accuracy (cosine and Euclidean) and P@
                    fe_people_list_count(people), people_path);
         printf("time       embedding %.1f s (%zu images, %.0f/s, %d threads, %s), scoring %.2f s, "
                "total %.1f s\n", E.seconds, S.n, E.seconds > 0 ? S.n / E.seconds : 0.0,
-               E.threads_used, cli_embedset_backend(), score_s, total_s);
+               E.threads_used, cli_threads_backend(), score_s, total_s);
     }
 done:
     if (full)
