@@ -153,7 +153,7 @@ static const cli_option options[] = {
     {"seed", 's', "S", &opt_seed, NULL, "seed, 0..2^64-1 (default 1); same seed, same bytes"},
     {"landmarks", 0, "L", &opt_landmarks, NULL,
      "x1,y1,...,x5,y5 in chip pixels (default: the template)"},
-    {"output", 'o', "FILE", &opt_out, NULL, "output image (.ppm, .pgm; .png once supported)"},
+    {"output", 'o', "FILE", &opt_out, NULL, "output image (.png, .ppm or .pgm, by extension)"},
     {"sheet", 0, NULL, NULL, &opt_sheet, "contact sheet of CHIP... x kinds instead"},
     {"kinds", 0, "LIST", &opt_kinds, NULL, "sheet columns, comma-separated (default: all)"},
     {NULL, 0, NULL, NULL, NULL, NULL}};
