@@ -635,8 +635,9 @@ fe_status fe_flow_gallery(const fe_gallery *g, size_t index, const fe_features *
  *   query patch weights | candidate patch weights
  * with a title line (the two labels), a caption over each panel and the scores under them
  * ("S_emd 0.812  S_cos 0.734  score 0.790", three decimals, then the grid, the solver and its
- * iterations) and a heat legend, drawn with the built-in bitmap font. Layout pixels (multiply by scale): a
- * 6-pixel margin and gap, panels of FE_CHIP_SIZE^2 at y = 32, picture 786 x 220.
+ * iterations) and a heat legend, drawn with the built-in bitmap font. Layout pixels
+ * (multiply by scale): a 6-pixel margin and gap, panels of FE_CHIP_SIZE^2 at y = 32, picture
+ * 786 x 220.
  *   - Chips and the weight panels carry a grid of the flow's cells (white, alpha 96/255).
  *   - Rebuilt: candidate cell j shows query cell i* = argmax_i plan[i][j] (the lowest i on
  *     ties): pixel (dx, dy) of cell j (offset from the cell's top-left) copies query pixel
