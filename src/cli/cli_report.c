@@ -70,7 +70,7 @@ static void result_card(cli_report *r, const cli_report_query *q, const fe_searc
     } else if (x->reranked) {
         fe__html_textf(h, "score %.3f (S_emd %.3f, S_cos %.3f)", x->score, x->emd_score, x->stage1_score);
         if (x->stage1_rank != x->rank) {
-            fe__html_raw(h, x->stage1_rank > x->rank ? " <span class=\"good\">" : " <span class=\"bad\">");
+            fe__html_raw(h, " <span class=\"muted\">");
             fe__html_textf(h, "%s from %u", x->stage1_rank > x->rank ? "up" : "down", x->stage1_rank);
             fe__html_raw(h, "</span>");
         }
