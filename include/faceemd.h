@@ -645,9 +645,10 @@ fe_status fe_flow_gallery(const fe_gallery *g, size_t index, const fe_features *
  *     max_j' plan[i*(j')][j'] and rounded half up (cells follow fe__draw_heatmap's split:
  *     cell k spans floor(k * 150 / grid) .. floor((k + 1) * 150 / grid) - 1). A strong
  *     match is bright, a cell fed by many weak flows dark. No grid is drawn on it.
- *   - Weights: the chip with the heat colour of w / max(all weights of both faces) blended
- *     over each cell at alpha FE_FLOW_HEAT_ALPHA (one scale for both faces, 0 = dark violet,
- *     the largest weight = pale yellow).
+ *   - Weights: the chip with the heat colour of (w - lo) / (hi - lo) blended over each cell
+ *     at alpha FE_FLOW_HEAT_ALPHA, lo and hi the smallest and largest weight of both faces
+ *     (one scale for both: lo = dark violet, hi = pale yellow; if all weights are equal, lo
+ *     is taken as 0, so every cell is pale yellow). The legend under them shows lo and hi.
  * Labels are drawn as given (bytes outside ASCII 32..126 as boxes), cut with "..." to fit. */
 #define FE_FLOW_HEAT_ALPHA 0.6f
 

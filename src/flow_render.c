@@ -167,17 +167,18 @@ fe_status fe_flow_render(const fe_image *query_chip, const fe_image *cand_chip, 
                   FE__SAMPLE_NEAREST, 1.0f);
     draw_rebuilt(canvas, fe__flow_panel_x(FE__FLOW_REBUILT), py, rgb[0], flow);
 
-    float wq[FE_MAP8_CELLS], wc[FE_MAP8_CELLS], wmax = 0;
+    float wq[FE_MAP8_CELLS], wc[FE_MAP8_CELLS], wmax = 0, wmin = INFINITY;
     for (uint32_t k = 0; k < n; k++) {
         wq[k] = (float)flow->query_weight[k];
         wc[k] = (float)flow->cand_weight[k];
-        if (wq[k] > wmax) wmax = wq[k];
-        if (wc[k] > wmax) wmax = wc[k];
+        wmax = fmaxf(wmax, fmaxf(wq[k], wc[k]));
+        wmin = fminf(wmin, fminf(wq[k], wc[k]));
     }
+    if (!(wmax > wmin)) wmin = 0;   /* equal weights: all at the top of the ramp */
     for (int k = 0; k < 2; k++) {
         int32_t x = fe__flow_panel_x(k ? FE__FLOW_CWEIGHT : FE__FLOW_QWEIGHT);
         fe__draw_blit(canvas, rgb[k], x, py, FE_CHIP_SIZE, FE_CHIP_SIZE, FE__SAMPLE_NEAREST, 1.0f);
-        fe__draw_heatmap(canvas, x, py, FE_CHIP_SIZE, FE_CHIP_SIZE, k ? wc : wq, g, g, 0.0f, wmax,
+        fe__draw_heatmap(canvas, x, py, FE_CHIP_SIZE, FE_CHIP_SIZE, k ? wc : wq, g, g, wmin, wmax,
                          FE_FLOW_HEAT_ALPHA);
     }
     static const int gridded[4] = {FE__FLOW_QUERY, FE__FLOW_CAND, FE__FLOW_QWEIGHT, FE__FLOW_CWEIGHT};
@@ -189,11 +190,13 @@ fe_status fe_flow_render(const fe_image *query_chip, const fe_image *cand_chip, 
     fe__text_draw(canvas, FE__FLOW_PAD, FE__FLOW_SCORE_Y, l1, 1, fg);
     fe__text_draw(canvas, FE__FLOW_PAD, FE__FLOW_SCORE_Y + 12, l2, 1, muted);
 
-    /* the heat legend under the weight panels: 0 .. the largest weight */
+    /* the heat legend under the weight panels: lo .. hi */
     {
         int32_t lx = fe__flow_panel_x(FE__FLOW_QWEIGHT), ly = FE__FLOW_SCORE_Y;
-        fe__text_draw(canvas, lx, ly, "patch weight 0", 1, muted);
-        int32_t rx = lx + (int32_t)fe__text_width("patch weight 0", 1) + 6;
+        char lo[48];
+        snprintf(lo, sizeof lo, "patch weight %.3f", (double)wmin);
+        fe__text_draw(canvas, lx, ly, lo, 1, muted);
+        int32_t rx = lx + (int32_t)fe__text_width(lo, 1) + 6;
         const int32_t rw = FE__FLOW_LEGEND_W;
         for (int32_t i = 0; i < rw; i++) {
             uint8_t c[3];

@@ -13,7 +13,7 @@
 #define FE__FLOW_PANEL_Y  32    /* panels' top row                                            */
 #define FE__FLOW_SCORE_Y  189   /* first score line; the second is 12 lower                   */
 #define FE__FLOW_PANELS   5
-#define FE__FLOW_LEGEND_W 180   /* the heat ramp under the weight panels                       */
+#define FE__FLOW_LEGEND_W 160   /* the heat ramp under the weight panels                       */
 #define FE__FLOW_W        (FE__FLOW_PAD + FE__FLOW_PANELS * (FE_CHIP_SIZE + FE__FLOW_PAD))  /* 786 */
 #define FE__FLOW_H        220
 

@@ -188,13 +188,14 @@ FE_TEST(flow_render_heat_colours) {
     perm_flow(f, 4, perm, NULL);   /* query weights (i+1)/136: the largest is cell 15 */
     fe_image *pic = render(black, black, f, 1);
     CHECK(pic);
-    float wmax = (float)(16.0 / 136.0), k = FE_FLOW_HEAT_ALPHA * 255.0f / 255.0f;
+    /* query weights (i+1)/136, candidate weights 1/16: lo = 1/136, hi = 16/136 */
+    float wmin = (float)(1.0 / 136.0), wmax = (float)(16.0 / 136.0), k = FE_FLOW_HEAT_ALPHA * 255.0f / 255.0f;
     size_t checked = 0;
     for (int side = 0; side < 2; side++)
         for (uint32_t cell = 0; cell < 16; cell++) {
             float w = side ? (float)f->cand_weight[cell] : (float)f->query_weight[cell];
             uint8_t heat[3];
-            fe__draw_heat_color(w / wmax, heat);
+            fe__draw_heat_color((w - wmin) / (wmax - wmin), heat);
             uint32_t x = cstart(cell % 4, 4) + 10, y = cstart(cell / 4, 4) + 10;
             const uint8_t *d = px(pic, (uint32_t)fe__flow_panel_x(side ? FE__FLOW_CWEIGHT : FE__FLOW_QWEIGHT) + x,
                                   FE__FLOW_PANEL_Y + y);
