@@ -210,6 +210,21 @@ FE_TEST(flow_render_heat_colours) {
     const uint8_t *hi = px(pic, (uint32_t)fe__flow_panel_x(FE__FLOW_QWEIGHT) + 130, FE__FLOW_PANEL_Y + 130);
     CHECK_MSG(hi[0] + hi[1] + hi[2] > lo[0] + lo[1] + lo[2] + 100, "cell 15 (%u,%u,%u) not brighter than cell 0 (%u,%u,%u)",
               hi[0], hi[1], hi[2], lo[0], lo[1], lo[2]);
+    fe_image_free(pic);
+    /* equal weights everywhere: every cell shows the top of the ramp */
+    for (uint32_t i = 0; i < 16; i++) f->query_weight[i] = f->cand_weight[i] = 1.0 / 16;
+    pic = render(black, black, f, 1);
+    CHECK(pic);
+    uint8_t top[3];
+    fe__draw_heat_color(1.0f, top);
+    for (uint32_t cell = 0; cell < 16; cell++) {
+        const uint8_t *d = px(pic, (uint32_t)fe__flow_panel_x(FE__FLOW_CWEIGHT) + cstart(cell % 4, 4) + 10,
+                              FE__FLOW_PANEL_Y + cstart(cell / 4, 4) + 10);
+        for (int ch = 0; ch < 3; ch++)
+            CHECK_MSG(d[ch] == (uint8_t)floorf((float)top[ch] * k + 0.5f), "equal weights, cell %u ch %d: %u", cell,
+                      ch, d[ch]);
+        checked += 3;
+    }
     NOTE("%zu heat values exact", checked);
     fe_image_free(pic);
     free(f);
