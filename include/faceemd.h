@@ -630,6 +630,45 @@ fe_status fe_flow_faces(const fe_features *query, const fe_features *cand,
 fe_status fe_flow_gallery(const fe_gallery *g, size_t index, const fe_features *query,
                           const fe_search_options *opt, fe_flow *out);
 
+/* The flow picture (flow_render.c): one RGB image, left to right,
+ *   query chip | candidate chip | candidate rebuilt from the query's patches |
+ *   query patch weights | candidate patch weights
+ * with a title line (the two labels), a caption over each panel and the scores under them
+ * ("S_emd 0.812  S_cos 0.734  score 0.790", three decimals, then the grid, the solver and its
+ * iterations) and a heat legend, drawn with the built-in bitmap font. Layout pixels
+ * (multiply by scale): a 6-pixel margin and gap, panels of FE_CHIP_SIZE^2 at y = 32, picture
+ * 786 x 220.
+ *   - Chips and the weight panels carry a grid of the flow's cells (white, alpha 96/255).
+ *   - Rebuilt: candidate cell j shows query cell i* = argmax_i plan[i][j] (the lowest i on
+ *     ties): pixel (dx, dy) of cell j (offset from the cell's top-left) copies query pixel
+ *     (min(dx, w_i* - 1), min(dy, h_i* - 1)) of cell i*, multiplied by f_j = plan[i*][j] /
+ *     max_j' plan[i*(j')][j'] and rounded half up (cells follow fe__draw_heatmap's split:
+ *     cell k spans floor(k * 150 / grid) .. floor((k + 1) * 150 / grid) - 1). A strong
+ *     match is bright, a cell fed by many weak flows dark. No grid is drawn on it.
+ *   - Weights: the chip with the heat colour of (w - lo) / (hi - lo) blended over each cell
+ *     at alpha FE_FLOW_HEAT_ALPHA, lo and hi the smallest and largest weight of both faces
+ *     (one scale for both: lo = dark violet, hi = pale yellow; if all weights are equal, lo
+ *     is taken as 0, so every cell is pale yellow). The legend under them shows lo and hi.
+ * Labels are drawn as given (bytes outside ASCII 32..126 as boxes), cut with "..." to fit. */
+#define FE_FLOW_HEAT_ALPHA 0.6f
+
+typedef struct fe_flow_render_options {
+    uint32_t    size;          /* sizeof(fe_flow_render_options), set by *_default            */
+    uint32_t    scale;         /* 1..4 output pixels per layout pixel (nearest); default 2    */
+    const char *query_label;   /* title of the query (NULL: "query")                          */
+    const char *cand_label;    /* title of the candidate (NULL: "candidate")                  */
+} fe_flow_render_options;
+
+void fe_flow_render_options_default(fe_flow_render_options *opt);
+
+/* Draws the flow picture of flow (from fe_flow_faces / fe_flow_gallery) between the two
+ * FE_CHIP_SIZE x FE_CHIP_SIZE chips (1-4 channels; converted to RGB). opt may be NULL.
+ * FE_E_ARG (NULL argument, bad options, a grid other than 4 or 8, cells != grid^2),
+ * FE_E_SHAPE (a chip of another size), FE_E_NUMERIC (a negative or non-finite plan entry or
+ * weight), FE_E_NOMEM. Free the result with fe_image_free. */
+fe_status fe_flow_render(const fe_image *query_chip, const fe_image *cand_chip, const fe_flow *flow,
+                         const fe_flow_render_options *opt, fe_image **out_image);
+
 /* ======================================================================================== */
 /* Evaluation and reports (issues: reproduce the paper; show why two faces match)           */
 /* ======================================================================================== */

@@ -6,10 +6,12 @@
  * with the landmarks moved into chip space, seed 1), and prints stage 1 (cosine) next to
  * stage 2 (EMD re-rank) for each, with rank changes and a one-line verdict.
  * The data and the model are found next to the binary (bin/ or build/<cfg>/ of a checkout),
- * else under the current directory; --data and --model override.
+ * else under the current directory; --data and --model override. --html FILE also writes the
+ * self-contained report of cli_report.h with every query (chips, both stages, flows).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli_build.h"
+#include "cli_report.h"
 #include "cli_search.h"
 
 #include <stdlib.h>
@@ -129,8 +131,10 @@ static void json_hit(const fe_gallery *g, const fe_search_result *r, int stage2)
     printf("}");
 }
 
-/* Loads the held-back photo's chip and makes the three queries' features. */
-static int make_queries(const cli_landmarks *lm, fe_session *s, const char *path, fe_features *f3) {
+/* Loads the held-back photo's chip and makes the three queries' features; keep (may be NULL)
+ * receives the three chips (the caller frees them). */
+static int make_queries(const cli_landmarks *lm, fe_session *s, const char *path, fe_features *f3,
+                        fe_image **keep) {
     fe_image *chip = NULL, *q[3] = {NULL, NULL, NULL};
     cli_chip_info info;
     fe_status st = cli_image_chip(lm, path, &chip, &info);
@@ -149,11 +153,26 @@ static int make_queries(const cli_landmarks *lm, fe_session *s, const char *path
     if (st == FE_OK) st = fe_perturb(chip, &in_chip, FE_PERTURB_SUNGLASSES, DEMO_SEED, &q[2]);
     const uint8_t *px[3] = {chip->data, q[1] ? q[1]->data : NULL, q[2] ? q[2]->data : NULL};
     if (st == FE_OK) st = fe_embed_batch(s, px, 3, f3);
-    for (int k = 0; k < 3; k++) fe_image_free(q[k]);
+    for (int k = 0; k < 3; k++) {
+        if (keep && st == FE_OK) keep[k] = q[k];
+        else fe_image_free(q[k]);
+    }
     return st == FE_OK ? CLI_OK : cli_fail(path, st);
 }
 
-static const char *data_arg, *model_arg, *threads_arg;
+/* Gallery face i's chip for the report: the demo adds every scanned face in order. */
+typedef struct demo_chips {
+    const cli_faces     *gal;
+    const cli_landmarks *lm;
+} demo_chips;
+
+static fe_status demo_chip(void *user, size_t i, fe_image **out) {
+    const demo_chips *c = user;
+    if (i >= c->gal->n) return FE_E_NOT_FOUND;
+    return cli_image_chip(c->lm, c->gal->face[i].path, out, NULL);
+}
+
+static const char *data_arg, *model_arg, *threads_arg, *html_arg;
 static int json;
 static cli_search_args sa;
 
@@ -163,20 +182,23 @@ static const cli_option options[] = {
     {"data", 0, "DIR", &data_arg, NULL, "demo data (default: tests/data/demo of this checkout)"},
     {"model", 'm', "PATH", &model_arg, NULL, "weight blob (default: weights/faceres.feb)"},
     {"threads", 0, "N", &threads_arg, NULL, "threads for indexing (default: CPUs online)"},
+    {"html", 0, "FILE", &html_arg, NULL, "also write a self-contained HTML report (chips, both stages, flows)"},
     {NULL, 0, NULL, NULL, NULL, NULL}};
 
 static const cli_command command = {
-    "demo", "[--json] [--K N] [--grid 4|8] [--weights W] [--alpha A] [--solver S]",
+    "demo", "[--json] [--html FILE] [--K N] [--grid 4|8] [--weights W] [--alpha A] [--solver S]",
     "Runs the main job on the bundled demo data (a few LFW identities, see its ATTRIBUTION):\n"
     "indexes the gallery in memory, then searches with a held-back photo as taken, wearing a\n"
     "generated surgical mask, and wearing generated sunglasses. For each query it prints the\n"
     "top 5 of stage 1 (cosine) beside the top 5 of stage 2 (EMD re-ranked), marks the query's\n"
     "identity with '*' and rank changes with 'up/down from N', and says in one line whether\n"
-    "re-ranking fixed, kept or broke the top-1. No arguments are needed.",
+    "re-ranking fixed, kept or broke the top-1. No arguments are needed. --html FILE also\n"
+    "writes a self-contained page (images inline, no scripts) with every query's chip, both\n"
+    "stages' top 5 side by side and the patch flow of each stage-2 result.",
     options, 0, 0};
 
 FE_VERB(demo, "the main job on bundled LFW photos: clean, masked, sunglasses") {
-    data_arg = model_arg = threads_arg = NULL;
+    data_arg = model_arg = threads_arg = html_arg = NULL;
     json = 0;
     memset(&sa, 0, sizeof sa);
     int n_pos;
@@ -261,11 +283,35 @@ FE_VERB(demo, "the main job on bundled LFW photos: clean, masked, sunglasses") {
             printf("stage 1 only (--K 0)\n");
         printf("'*' marks the query's identity\n");
     }
+    cli_report rep;
+    int have_rep = 0;
+    demo_chips dc = {&gal, &lm};
+    if (rc == CLI_OK && html_arg) {
+        char faces[64], method[256];
+        snprintf(faces, sizeof faces, "%zu photos of %zu people (LFW)", ng, fe_gallery_identity_count(g));
+        if (o.rerank_k)
+            snprintf(method, sizeof method, "cosine top-%zu, re-ranked by EMD on the %ux%u grid (%s weights, %s, %s)",
+                     o.rerank_k, o.grid, o.grid, cli_weights_name(o.emd.weighting), cli_solver_name(o.emd.solver),
+                     cli_alpha_text(o.alpha, abuf, sizeof abuf));
+        else
+            snprintf(method, sizeof method, "cosine only (--K 0)");
+        const char *settings[] = {"data", data, "gallery", faces, "method", method, "queries",
+                                  "each held-back photo as taken, with a generated surgical mask and with "
+                                  "generated sunglasses (seed 1)"};
+        have_rep = 1;
+        rc = cli_report_begin(&rep, g, &o, "faceemd demo",
+                              "Who is this face? The same held-back photo as taken, masked and wearing "
+                              "sunglasses, searched in a small LFW gallery: stage 1 (cosine) next to stage 2 "
+                              "(EMD re-ranked). Green marks the query's identity.", settings, 4);
+        rep.chip = demo_chip;
+        rep.user = &dc;
+    }
     int n_ok1 = 0, n_ok2 = 0, n_q = 0;
     for (size_t h = 0; rc == CLI_OK && h < held.n; h++) {
         const char *who = held.face[h].label, *hp = held.face[h].path;
         uint32_t want = fe_gallery_find_identity(g, who);
-        if ((rc = make_queries(&lm, s, hp, f3)) != CLI_OK) break;
+        fe_image *qchip[3] = {NULL, NULL, NULL};
+        if ((rc = make_queries(&lm, s, hp, f3, html_arg ? qchip : NULL)) != CLI_OK) break;
         for (int k = 0; rc == CLI_OK && k < 3; k++) {
             demo_query d = {kind_title[k], res + (size_t)k * ng, 0, {0}, 0, 0, 0, 0};
             if ((st = fe_search(NULL, g, &f3[k], &o, d.res, ng, &d.n)) != FE_OK) {
@@ -274,6 +320,14 @@ FE_VERB(demo, "the main job on bundled LFW photos: clean, masked, sunglasses") {
             }
             analyse(&d, g, want);
             verdict(&d, g, who, vbuf, sizeof vbuf);
+            if (have_rep) {
+                char sn[128], title[300], label[200];
+                short_name(hp, sn, sizeof sn);
+                snprintf(title, sizeof title, "%s query: %s", d.kind, sn);
+                snprintf(label, sizeof label, "%s%s", sn, k == 0 ? "" : k == 1 ? " + mask" : " + sunglasses");
+                cli_report_query rq = {title, label, vbuf, qchip[k], &f3[k], d.res, d.n, want};
+                if ((rc = cli_report_add(&rep, &rq)) != CLI_OK) break;
+            }
             n_ok1 += d.ok1;
             n_ok2 += d.ok2;
             if (json) {
@@ -309,12 +363,18 @@ FE_VERB(demo, "the main job on bundled LFW photos: clean, masked, sunglasses") {
             }
             n_q++;
         }
+        for (int k = 0; k < 3; k++) fe_image_free(qchip[k]);
     }
+    if (rc == CLI_OK && have_rep) {
+        rc = cli_report_save(&rep, html_arg);
+    }
+    if (have_rep) cli_report_free(&rep);
     if (rc == CLI_OK) {
         if (json)
             printf("\n ],\n \"top1_correct\": {\"stage1\": %d, \"stage2\": %d, \"queries\": %d}}\n", n_ok1, n_ok2, n_q);
         else
             printf("\ntop-1 correct: stage 1 %d of %d, stage 2 %d of %d queries\n", n_ok1, n_q, n_ok2, n_q);
+        if (!json && html_arg) printf("wrote %s\n", html_arg);
     }
     free(res);
     free(f3);
