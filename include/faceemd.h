@@ -823,7 +823,8 @@ typedef enum fe_eval_setting {
  * returns when all are done (e.g. the CLI's thread pool). */
 typedef void (*fe_task_fn)(void *ctx, int tid, size_t i);
 typedef void (*fe_parallel_for_fn)(int n_threads, size_t n, fe_task_fn fn, void *ctx);
-/* Progress: called from the calling thread between blocks of queries. */
+/* Progress: called from the calling thread after each kind of each block of queries; done
+ * and total count query x kind units; kind is the kind just finished. */
 typedef void (*fe_eval_progress_fn)(void *ctx, const char *kind, size_t done, size_t total);
 
 typedef struct fe_eval_options {

@@ -573,7 +573,8 @@ fe_status fe_eval_run(const fe_model *model, const fe_gallery *g, const fe_eval_
             for (int t = 0; t < r->nt; t++)
                 for (size_t c = 0; c < r->n_cfg; c++) cfg_seconds[k * r->n_cfg + c] += r->w[t].cfg_s[c];
             if (opt->progress)
-                opt->progress(opt->progress_ctx, fe_perturb_kind_name(opt->kinds[k]), r->base + r->nb, r->n_q);
+                opt->progress(opt->progress_ctx, fe_perturb_kind_name(opt->kinds[k]),
+                              r->base * opt->n_kinds + (k + 1) * r->nb, r->n_q * opt->n_kinds);
         }
         for (size_t i = 0; i < r->nb; i++) fe_image_free(r->chip[i]);
     }
