@@ -858,7 +858,7 @@ void fe_eval_options_default(fe_eval_options *opt);
 
 /* One table row: a kind under stage 1 or one stage-2 variant. */
 typedef struct fe_eval_row {
-    char             method[80];     /* "stage1", "emd-4x4-apc-sinkhorn-a0.7", ...          */
+    char             method[128];    /* "stage1", "emd-4x4-apc-sinkhorn-a0.7", ...          */
     size_t           kind_index;     /* into fe_eval_result.kinds                           */
     int              is_stage1, is_default;
     uint32_t         grid;           /* stage 2 only from here to alpha                     */

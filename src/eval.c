@@ -73,11 +73,11 @@ static const char *weighting_name(fe_emd_weighting w) {
 }
 
 static void variant_name(fe__eval_variant *v, double eps_default) {
-    char a[32], k[32] = "", e[32] = "";
+    char a[16], k[24] = "", e[24] = "";
     if (v->alpha < 0) snprintf(a, sizeof a, "sum");
-    else snprintf(a, sizeof a, "a%g", v->alpha);
+    else snprintf(a, sizeof a, "a%.6g", v->alpha);
     if (v->k != FE_TOPK_DEFAULT) snprintf(k, sizeof k, "-k%zu", v->k);
-    if (v->epsilon != eps_default) snprintf(e, sizeof e, "-eps%g", v->epsilon);
+    if (v->epsilon != eps_default) snprintf(e, sizeof e, "-eps%.6g", v->epsilon);
     snprintf(v->name, sizeof v->name, "emd-%ux%u-%s-%s-%s%s%s", (unsigned)v->grid, (unsigned)v->grid,
              weighting_name(v->weighting), v->solver == FE_EMD_EXACT ? "exact" : "sinkhorn", a, k, e);
 }

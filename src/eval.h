@@ -18,7 +18,7 @@ typedef struct fe__eval_variant {
     double           alpha;
     size_t           cfg;          /* index of (grid, weighting, solver, epsilon)         */
     int              is_default;
-    char             name[80];
+    char             name[128];
 } fe__eval_variant;
 
 /* Per kind, per query q (0 .. n_q) and column c (0 = stage 1, 1 + v = variant v), at

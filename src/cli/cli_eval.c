@@ -244,7 +244,7 @@ static void print_tables(const fe_eval_result *r) {
                "dP@1 [95% CI]", "dRP [95% CI]", "dMAP@R [95% CI]", "fixed", "broke");
         for (size_t i = 0; i < kd->n_rows; i++) {
             const fe_eval_row *w = &r->rows[kd->row_first + i];
-            char name[96];
+            char name[160];
             snprintf(name, sizeof name, "%s%s", w->method, w->is_default ? " *" : "");
             if (w->is_stage1) {
                 printf("  %-34s %6.2f %6.2f %6.2f\n", name, w->p1, w->rp, w->map_r);
