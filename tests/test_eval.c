@@ -164,24 +164,29 @@ FE_TEST(eval_metrics_ties_and_long_r) {
 
 FE_TEST(eval_cli_demo_default) {
     if (!have_demo(t)) return;
+    /* under sanitizers every embedding is ~50x slower: two kinds and 8 queries there */
+    const int san = fe_t_sanitized();
+    const int nk = san ? 2 : 4, nq = san ? 8 : 24;
     const char *json = tmp_path("demo.json");
     static char out[1 << 16];
-    int rc = fe_t_run(out, sizeof out, "%s eval %s/gallery --landmarks %s --threads 2 --boot 200 --json %s 2>&1",
-                      fe_t_cli(), DEMO, DEMO_LM, json);
+    int rc = fe_t_run(out, sizeof out, "%s eval %s/gallery --landmarks %s --threads 2 --boot 200 --json %s %s 2>&1",
+                      fe_t_cli(), DEMO, DEMO_LM, json, san ? "--kinds mask,clean --limit 8" : "");
     CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
-    CHECK_MSG(strstr(out, "mask: 24 queries") && strstr(out, "clean: 24 queries") && strstr(out, "stage1"), "%s", out);
+    char want[64];
+    snprintf(want, sizeof want, "clean: %d queries", nq);
+    CHECK_MSG(strstr(out, want) && strstr(out, "mask: ") && strstr(out, "stage1"), "%s", out);
     size_t n;
     char *j = fe_t_read_file(json, &n);
     CHECK(j);
     CHECK_MSG(json_valid(j), "not valid JSON:\n%.2000s", j);
-    const char *kinds[4] = {"mask", "sunglasses", "crop70", "clean"};
-    CHECK(count(j, "{\"kind\": ") == 4 + 8);   /* 4 kinds + 2 rows each */
-    for (int k = 0; k < 4; k++) {
+    const char *kinds[4] = {"mask", "clean", "sunglasses", "crop70"};
+    CHECK(count(j, "{\"kind\": ") == (size_t)(nk + 2 * nk));   /* kinds + 2 rows each */
+    for (int k = 0; k < nk; k++) {
         const char *s1 = find_row(j, kinds[k], "stage1"), *d = find_row(j, kinds[k], "emd-4x4-apc-sinkhorn-a0.7");
         CHECK_MSG(s1 && d && d > s1, "%s rows missing or out of order", kinds[k]);
         CHECK(strstr(d, "\"default\": true") == strstr(d, "\"default\""));
-        CHECK(num_after(s1, NULL, "n_queries") == 24 && num_after(s1, NULL, "n_excluded") == 0);
-        CHECK(num_after(d, NULL, "n_queries") == 24);
+        CHECK(num_after(s1, NULL, "n_queries") == nq && num_after(s1, NULL, "n_excluded") == 0);
+        CHECK(num_after(d, NULL, "n_queries") == nq);
         const char *keys[5] = {"p1", "rp", "map_at_r", "d_p1", "stage2_thread_seconds"};
         for (int m = 0; m < 3; m++) {
             double a = num_after(s1, NULL, keys[m]), b = num_after(d, NULL, keys[m]);
@@ -196,9 +201,10 @@ FE_TEST(eval_cli_demo_default) {
      * the same person; masks and crops cost a lot more */
     double clean = num_after(find_row(j, "clean", "stage1"), NULL, "p1");
     double mask = num_after(find_row(j, "mask", "stage1"), NULL, "p1");
-    double crop = num_after(find_row(j, "crop70", "stage1"), NULL, "p1");
-    CHECK_MSG(clean >= 90, "clean stage-1 P@1 %.2f", clean);
-    CHECK_MSG(mask >= 50 && crop >= 20 && crop < clean, "mask %.2f crop70 %.2f", mask, crop);
+    CHECK_MSG(clean >= (san ? 75 : 90), "clean stage-1 P@1 %.2f", clean);
+    CHECK_MSG(mask >= (san ? 25 : 50), "mask stage-1 P@1 %.2f", mask);
+    double crop = san ? NAN : num_after(find_row(j, "crop70", "stage1"), NULL, "p1");
+    CHECK_MSG(san || (crop >= 20 && crop < clean), "crop70 %.2f", crop);
     CHECK(strstr(j, "\"fixed_examples\": [") && strstr(j, "\"broke_examples\": [") && strstr(j, "\"seconds\": {\"embed\": "));
     CHECK(strstr(j, "\"gallery\": {\"faces\": 24, \"identities\": 6"));
     NOTE("demo stage-1 P@1: clean %.1f, mask %.1f, crop70 %.1f", clean, mask, crop);
@@ -216,6 +222,7 @@ static void strip_times(char *j) {
 
 FE_TEST(eval_cli_demo_sweep_threads) {
     if (!have_demo(t)) return;
+    if (fe_t_sanitized()) SKIP("four demo runs take minutes under sanitizers; eval_cli_demo_default covers them there");
     static char out[1 << 16];
     const char *j1 = tmp_path("t1.json"), *j2 = tmp_path("t2.json"), *idx = tmp_path("demo.fei");
     const char *sweep = "--kinds clean,mask --grid 4,8 --weights uniform,apc --alpha 0.5,sum --k 5,100 "
@@ -283,7 +290,8 @@ FE_TEST(eval_library_api) {
     o.n_alphas = 2;
     o.solvers[1] = FE_EMD_EXACT;   /* 4x4 exact transport is cheap */
     o.n_solvers = 2;
-    o.limit = 10;
+    const size_t nq = fe_t_sanitized() ? 4 : 10;   /* sanitizers: ~50x slower embedding */
+    o.limit = nq;
     o.n_boot = 50;
     size_t calls = 0;
     o.progress = quiet_progress;
@@ -294,7 +302,7 @@ FE_TEST(eval_library_api) {
     CHECK(r->gallery_faces == 24 && r->gallery_identities == 6 && r->threads == 1 && r->first_error[0] == 0);
     for (size_t k = 0; k < 2; k++) {
         const fe_eval_kind *kd = &r->kinds[k];
-        CHECK(kd->n_queries == 10 && kd->n_failed == 0 && kd->n_fallback == 0 && kd->n_rows == 5);
+        CHECK(kd->n_queries == nq && kd->n_failed == 0 && kd->n_fallback == 0 && kd->n_rows == 5);
         const fe_eval_row *s1 = &r->rows[kd->row_first], *d = s1 + 1, *a0 = s1 + 2;
         CHECK(s1->is_stage1 && d->is_default && !strcmp(d->method, "emd-4x4-apc-sinkhorn-a0.7"));
         CHECK(!strcmp(a0->method, "emd-4x4-apc-sinkhorn-a0"));
@@ -310,14 +318,14 @@ FE_TEST(eval_library_api) {
             CHECK(x->seed == o.seed + x->query_index && x->stage1_index != x->query_index);
         }
     }
-    CHECK(r->rows[0].p1 >= 80);   /* clean */
+    CHECK(r->rows[0].p1 >= 75);   /* clean */
     fe_eval_result_free(r);
 
     /* setting multi: every demo identity has 4 faces, so nothing changes but the wording */
     o.setting = FE_EVAL_MULTI;
     o.n_kinds = 1;
     CHECK_OK(fe_eval_run(model, g, &o, &r));
-    CHECK(r->gallery_faces == 24 && r->kinds[0].n_queries == 10 && r->kinds[0].n_excluded == 0);
+    CHECK(r->gallery_faces == 24 && r->kinds[0].n_queries == nq && r->kinds[0].n_excluded == 0);
     fe_eval_result_free(r);
 
     /* bad options */
