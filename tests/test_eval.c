@@ -385,7 +385,7 @@ FE_TEST(eval_cli_usage_errors) {
 FE_TEST(eval_cli_small_lfw) {
     const char *p = fe_t_need_shared(t, "data/lfw/landmarks.tsv");
     if (!p) return;
-    if (fe_t_sanitized()) SKIP("embedding ~80 LFW images twice is slow under sanitizers; the plain build runs it");
+    if (fe_t_sanitized()) SKIP("embedding 54 LFW faces plus 80 queries is slow under sanitizers; the plain build runs it");
     char lfw[4096], dir[4096];
     CHECK(realpath(p, lfw) != NULL);
     CHECK(realpath(fe_t_shared("data/lfw/images"), dir) != NULL);
