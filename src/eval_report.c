@@ -12,13 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static char *dup_str(const char *s) {
-    if (!s) s = "";
-    size_t n = strlen(s) + 1;
-    char *d = fe__malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
+static char *dup_str(const char *s) { return fe__strdup(s ? s : ""); }
 
 static void free_examples(fe_eval_example *e, size_t n) {
     for (size_t i = 0; e && i < n; i++) {
