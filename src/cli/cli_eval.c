@@ -142,6 +142,7 @@ static int item_k(const char *t, size_t i, void *dst) {
 typedef struct progress_ctx {
     cli_progress p;
     int          started;
+    double       t0;        /* when the run began: the rate counts from there */
 } progress_ctx;
 
 static void on_progress(void *ctx, const char *kind, size_t done, size_t total) {
@@ -149,6 +150,7 @@ static void on_progress(void *ctx, const char *kind, size_t done, size_t total) 
     (void)kind;
     if (!pc->started) {
         cli_progress_begin(&pc->p, "queries x kinds", total);
+        pc->p.start_s = pc->t0;
         pc->started = 1;
     }
     cli_progress_update(&pc->p, done);
@@ -515,6 +517,7 @@ FE_VERB(eval, "reproduce the paper: P@1, RP, MAP@R of stage 1 vs stage 2 on OOD 
         o.parallel_for = cli_parallel_for;
         o.progress = on_progress;
         o.progress_ctx = &pc;
+        pc.t0 = cli_now();
         st = fe_eval_run(model, g, &o, &res);
         if (pc.started) cli_progress_end(&pc.p);
         if (st != FE_OK) rc = cli_fail("eval", st);
