@@ -831,6 +831,138 @@ fe_status fe_verify_kfold(const double *score, const uint8_t *same, const uint32
 fe_status fe_verify_accuracy_at(const double *score, const uint8_t *same, size_t n,
                                 double threshold, int higher_is_same, double *out_accuracy);
 
+
+/* ---- identification evaluation (eval.c) -------------------------------------------------
+ * The paper's protocol (../shared/design/METHOD.md): every gallery face whose identity has
+ * another face in the gallery becomes one query per kind: its clean image is loaded, aligned
+ * as the gallery was (fe_align_chip with its landmark row), perturbed by fe_perturb with seed
+ * `seed + face index`, embedded, and searched against the gallery with the face itself left
+ * out. Faces alone in their identity (R = 0) have nothing to find: they are not queried, only
+ * counted (n_excluded), and stay in the gallery as distractors (setting ALL) or are removed
+ * from it (setting MULTI: identities with >= 2 faces only).
+ * Stage 1 runs once per query; its top max(K) is then re-scored once per EMD configuration
+ * (grid x weighting x solver x epsilon) and re-ranked for every K and alpha of the sweep, so
+ * alpha and K cost no EMD work. Ranks past K keep stage 1's order (as fe_search).
+ * Metrics per query (R = faces of the query's identity, its own image not counted): P@1,
+ * R-Precision, MAP@R; means in %. Deltas are stage 2 minus stage 1 over the same queries, with
+ * a percentile bootstrap 95 % interval (resampling queries). "fixed": stage 1's top-1 was
+ * wrong and the variant's right; "broke": the reverse.
+ * Row names: "stage1", and "emd-<g>x<g>-<weighting>-<solver>-a<alpha>" (alpha < 0: "-sum"),
+ * with "-k<K>" when K != 100 and "-eps<e>" when epsilon != 0.05. The paper's default
+ * (4x4, apc, sinkhorn, eps 0.05, K 100, alpha 0.7) is always computed and is the first
+ * stage-2 row of each kind. */
+#define FE_EVAL_MAX_LIST 16u
+
+typedef enum fe_eval_setting {
+    FE_EVAL_ALL   = 0,   /* every gallery face stays in the gallery                         */
+    FE_EVAL_MULTI = 1    /* only faces of identities with >= 2 faces                        */
+} fe_eval_setting;
+
+/* Runs fn(ctx, tid, i) for i in [0, n) on up to n_threads threads (tid < n_threads) and
+ * returns when all are done (e.g. the CLI's thread pool). */
+typedef void (*fe_task_fn)(void *ctx, int tid, size_t i);
+typedef void (*fe_parallel_for_fn)(int n_threads, size_t n, fe_task_fn fn, void *ctx);
+/* Progress: called from the calling thread after each kind of each block of queries; done
+ * and total count query x kind units; kind is the kind just finished. */
+typedef void (*fe_eval_progress_fn)(void *ctx, const char *kind, size_t done, size_t total);
+
+typedef struct fe_eval_options {
+    uint32_t               size;            /* sizeof(fe_eval_options), set by *_default    */
+    const char            *image_root;      /* gallery paths are relative to this (NULL: as
+                                               stored)                                      */
+    const fe_landmark_list *landmarks;      /* rows by path suffix; NULL or no row: centre
+                                               crop (counted in n_fallback)                  */
+    fe_perturb_kind        kinds[FE_PERTURB_KIND_COUNT];   /* mask, sunglasses, crop70, clean */
+    size_t                 n_kinds;
+    uint32_t               grids[2];          size_t n_grids;       /* {4}                  */
+    fe_emd_weighting       weightings[3];     size_t n_weightings;  /* {APC}                */
+    fe_emd_solver          solvers[2];        size_t n_solvers;     /* {SINKHORN}           */
+    double                 alphas[FE_EVAL_MAX_LIST];   size_t n_alphas;    /* {0.7}; < 0: sum */
+    size_t                 ks[FE_EVAL_MAX_LIST];       size_t n_ks;        /* {100}          */
+    double                 epsilons[FE_EVAL_MAX_LIST]; size_t n_epsilons;  /* {0.05}         */
+    fe_emd_options         emd;               /* the rest of the solver options (defaults)  */
+    fe_eval_setting        setting;           /* FE_EVAL_ALL                                */
+    size_t                 limit;             /* 0: every query; else a seeded subset of that
+                                                 many (the same faces for every kind)        */
+    uint64_t               seed;              /* 1                                          */
+    int                    n_boot;            /* bootstrap resamples, >= 10 (1000)          */
+    size_t                 n_examples;        /* fixed/broke examples kept per kind (8)     */
+    int                    n_threads;         /* 1                                          */
+    fe_parallel_for_fn     parallel_for;      /* NULL: everything on the calling thread     */
+    fe_eval_progress_fn    progress;          /* NULL: none                                 */
+    void                  *progress_ctx;
+} fe_eval_options;
+
+void fe_eval_options_default(fe_eval_options *opt);
+
+/* One table row: a kind under stage 1 or one stage-2 variant. */
+typedef struct fe_eval_row {
+    char             method[128];    /* "stage1", "emd-4x4-apc-sinkhorn-a0.7", ...          */
+    size_t           kind_index;     /* into fe_eval_result.kinds                           */
+    int              is_stage1, is_default;
+    uint32_t         grid;           /* stage 2 only from here to alpha                     */
+    fe_emd_weighting weighting;
+    fe_emd_solver    solver;
+    double           epsilon;
+    size_t           k;
+    double           alpha;          /* < 0: plain sum                                      */
+    double           p1, rp, map_r;  /* means over the queries, in %                        */
+    double           d_p1, d_rp, d_map_r;              /* minus stage 1, percentage points  */
+    double           ci_p1[2], ci_rp[2], ci_map_r[2];  /* bootstrap 95 % of the deltas      */
+    size_t           n_queries;      /* queries scored (R >= 1, embedded)                  */
+    size_t           n_excluded;     /* faces with R = 0 (not queried)                     */
+    size_t           fixed, broke;   /* top-1 changes against stage 1                      */
+    double           stage2_seconds; /* thread-seconds of this row's EMD configuration (shared
+                                        by its K and alpha rows); 0 for stage 1            */
+} fe_eval_row;
+
+/* A query whose top-1 the default variant changed. Strings are owned by the result. */
+typedef struct fe_eval_example {
+    uint32_t    query_index;         /* gallery face the query was made from (left out)     */
+    uint64_t    seed;                /* fe_perturb seed of the query                        */
+    const char *query_path, *identity;
+    uint32_t    stage1_index, stage2_index;            /* top-1 gallery faces               */
+    const char *stage1_path, *stage1_identity, *stage2_path, *stage2_identity;
+    double      stage1_score;        /* cosine of stage 1's top-1                           */
+    double      stage2_score;        /* final score of stage 2's top-1                      */
+} fe_eval_example;
+
+typedef struct fe_eval_kind {
+    fe_perturb_kind  kind;
+    const char      *name;           /* static                                              */
+    size_t           n_queries, n_excluded, n_failed, n_fallback;
+    size_t           row_first, n_rows;                /* rows[row_first .. +n_rows)         */
+    double           seconds_embed;  /* wall: perturb + embed + normalise                    */
+    double           seconds_stage1; /* wall: cosine top-K                                   */
+    double           seconds_stage2; /* wall: every EMD configuration, ranking, metrics     */
+    fe_eval_example *fixed, *broke;  /* up to n_examples each (default variant)             */
+    size_t           n_fixed, n_broke;
+} fe_eval_kind;
+
+typedef struct fe_eval_result {
+    size_t          n_kinds;
+    fe_eval_kind   *kinds;
+    size_t          n_rows;
+    fe_eval_row    *rows;            /* per kind: stage1, the default, then the sweep       */
+    size_t          gallery_faces;   /* faces searched (MULTI: without singletons)          */
+    size_t          gallery_identities;
+    fe_eval_setting setting;
+    uint64_t        seed;
+    int             n_boot, threads;
+    double          seconds_load;    /* wall: decoding and aligning the query images (once
+                                        for all kinds)                                      */
+    double          seconds_total;
+    char            first_error[512];/* first image that failed to load or embed ("" none)  */
+} fe_eval_result;
+
+/* Runs the evaluation of model's queries against g (built from the same images with the same
+ * model and alignment). FE_E_ARG (NULL, bad options, empty lists, bad grid/alpha/K), FE_E_NOMEM,
+ * and the statuses of fe_emd_rerank and fe_search. Images that cannot be loaded or embedded are
+ * counted (n_failed) and left out, with the first message in first_error. */
+fe_status fe_eval_run(const fe_model *model, const fe_gallery *g, const fe_eval_options *opt,
+                      fe_eval_result **out_result);
+void fe_eval_result_free(fe_eval_result *r);
+
 #ifdef __cplusplus
 }
 #endif

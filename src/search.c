@@ -11,17 +11,14 @@
  */
 #include "emd.h"
 #include "gallery.h"
+#include "search.h"
 #include "topk.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* A re-ranked candidate: final score and stage-1 position (0-based). */
-typedef struct rank_key {
-    double   score;
-    uint32_t s1;
-} rank_key;
+typedef fe__rank_key rank_key;
 
 struct fe_search_workspace {
     fe__prepared     *q;          /* the normalised query (54 KiB: heap, not stack)          */
@@ -149,7 +146,7 @@ static fe_status ws_reserve(fe_search_workspace *ws, size_t n1, size_t K, size_t
 
 /* ---- the search ----------------------------------------------------------------------- */
 
-static double final_score(double alpha, double emd, double cos_) {
+double fe__final_score(double alpha, double emd, double cos_) {
     return alpha < 0 ? emd + cos_ : alpha * emd + (1.0 - alpha) * cos_;
 }
 
@@ -157,9 +154,7 @@ static int key_before(rank_key a, rank_key b) {
     return a.score > b.score || (a.score == b.score && a.s1 < b.s1);
 }
 
-/* Bottom-up merge sort of k[0..n) by key_before, with tmp (n) as buffer: stable and
- * allocation-free (libc's qsort may allocate). The order is total, so the result is unique. */
-static void sort_keys(rank_key *k, rank_key *tmp, size_t n) {
+void fe__rank_sort(rank_key *k, rank_key *tmp, size_t n) {
     rank_key *src = k, *dst = tmp;
     for (size_t w = 1; w < n; w *= 2) {
         for (size_t lo = 0; lo < n; lo += 2 * w) {
@@ -176,6 +171,43 @@ static void sort_keys(rank_key *k, rank_key *tmp, size_t n) {
     if (src != k) memcpy(k, src, n * sizeof *k);
 }
 
+/* Floats of fp32 copies of K candidates' patches: needed only when the gallery stores fp16. */
+static size_t f16_floats(const fe_gallery *g, int grid, size_t K) {
+    fe_gallery_info info;
+    fe_gallery_get_info(g, &info);
+    if (info.patch_dtype != FE_GALLERY_F16) return 0;
+    return K * (grid == 8 ? FE_MAP8_CELLS * FE_MAP8_DIM : FE_MAP4_CELLS * FE_MAP4_DIM);
+}
+
+/* Stage 2 of K hits: fills stats[0..K) (ws's K arrays are reserved by the caller). */
+static fe_status stage2_run(fe_search_workspace *ws, const fe_gallery *g, const fe__prepared *q,
+                            const fe_hit *h, size_t K, int grid, const fe_emd_options *emd,
+                            fe_emd_stats *stats) {
+    const size_t cells = grid == 8 ? FE_MAP8_CELLS : FE_MAP4_CELLS;
+    const size_t dim = grid == 8 ? FE_MAP8_DIM : FE_MAP4_DIM;
+    for (size_t k = 0; k < K; k++) {
+        ws->idx[k] = h[k].index;
+        ws->cand[k] = fe__gallery_patches_f32(g, grid, h[k].index);
+        ws->cand_mean[k] = fe__gallery_pooled(g, grid, h[k].index);
+    }
+    if (f16_floats(g, grid, 1)) {
+        fe__gallery_gather_patches(g, grid, ws->idx, K, ws->f16_rows);
+        for (size_t k = 0; k < K; k++) ws->cand[k] = ws->f16_rows + k * cells * dim;
+    }
+    const int apc = emd->weighting == FE_EMD_APC;
+    fe_emd_batch b = {grid == 8 ? q->map8 : q->map4, apc ? (grid == 8 ? q->pool8 : q->pool4) : NULL,
+                      cells, cells, dim, K, ws->cand, apc ? ws->cand_mean : NULL};
+    return fe_emd_rerank(ws->emd, &b, emd, stats);
+}
+
+fe_status fe__stage2_scores(fe_search_workspace *ws, const fe_gallery *g, const fe__prepared *q,
+                            const fe_hit *hits, size_t K, int grid, const fe_emd_options *emd,
+                            fe_emd_stats *stats) {
+    if (K == 0) return FE_OK;
+    fe_status st = ws_reserve(ws, 0, K, f16_floats(g, grid, K));
+    return st != FE_OK ? st : stage2_run(ws, g, q, hits, K, grid, emd, stats);
+}
+
 static fe_status search_run(fe_search_workspace *ws, const fe_gallery *g, const fe_features *query,
                             const fe_search_options *o, fe_search_result *out, size_t n_out,
                             size_t *count) {
@@ -190,12 +222,7 @@ static fe_status search_run(fe_search_workspace *ws, const fe_gallery *g, const 
     if (n1 == 0 || n_out == 0) return FE_OK;
     size_t K = o->rerank_k < n1 ? o->rerank_k : n1;
     const int grid = (int)o->grid;
-    const size_t cells = grid == 8 ? FE_MAP8_CELLS : FE_MAP4_CELLS;
-    const size_t dim = grid == 8 ? FE_MAP8_DIM : FE_MAP4_DIM;
-    fe_gallery_info info;
-    fe_gallery_get_info(g, &info);
-    const int f16 = info.patch_dtype == FE_GALLERY_F16;
-    if ((st = ws_reserve(ws, n1, K, f16 ? K * cells * dim : 0)) != FE_OK) return st;
+    if ((st = ws_reserve(ws, n1, K, f16_floats(g, grid, K))) != FE_OK) return st;
 
     /* stage 1 */
     size_t got = 0;
@@ -209,24 +236,11 @@ static fe_status search_run(fe_search_workspace *ws, const fe_gallery *g, const 
     const fe_hit *h = ws->hits;
     rank_key *keys = ws->keys;
     if (K > 0) {
-        for (size_t k = 0; k < K; k++) {
-            ws->idx[k] = h[k].index;
-            ws->cand[k] = fe__gallery_patches_f32(g, grid, h[k].index);
-            ws->cand_mean[k] = fe__gallery_pooled(g, grid, h[k].index);
-        }
-        if (f16) {
-            fe__gallery_gather_patches(g, grid, ws->idx, K, ws->f16_rows);
-            for (size_t k = 0; k < K; k++) ws->cand[k] = ws->f16_rows + k * cells * dim;
-        }
-        const int apc = o->emd.weighting == FE_EMD_APC;
-        fe_emd_batch b = {grid == 8 ? ws->q->map8 : ws->q->map4,
-                          apc ? (grid == 8 ? ws->q->pool8 : ws->q->pool4) : NULL,
-                          cells, cells, dim, K, ws->cand, apc ? ws->cand_mean : NULL};
-        if ((st = fe_emd_rerank(ws->emd, &b, &o->emd, ws->stats)) != FE_OK) return st;
+        if ((st = stage2_run(ws, g, ws->q, h, K, grid, &o->emd, ws->stats)) != FE_OK) return st;
         for (size_t k = 0; k < K; k++)
-            keys[k] = (rank_key){final_score(o->alpha, ws->stats[k].similarity, (double)h[k].score),
+            keys[k] = (rank_key){fe__final_score(o->alpha, ws->stats[k].similarity, (double)h[k].score),
                                  (uint32_t)k};
-        sort_keys(keys, ws->tmp, K);
+        fe__rank_sort(keys, ws->tmp, K);
     }
 
     size_t m = n_out < n1 ? n_out : n1;
@@ -305,7 +319,7 @@ static fe_status flow_run(const float *q, const float *qm, const float *g, const
     out->stats.flags |= flags;
     out->stage1_score = cos_;
     out->emd_score = out->stats.similarity;
-    out->score = final_score(o->alpha, out->emd_score, cos_);
+    out->score = fe__final_score(o->alpha, out->emd_score, cos_);
     return FE_OK;
 }
 
