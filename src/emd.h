@@ -49,20 +49,22 @@ fe__emd_kernel fe__emd_kernel_pick(void);
 
 /* ---- cost GEMM (swap point, emd_gemm.c) -----------------------------------------------------
  * C[i*ldc + j] = sum_k A[i*lda + k] * B[j*ldb + k], i < M, j < N ("NT": both operands are rows
- * of length K). Float in, float out. These are the only GEMM calls of stage 2, so the engine's
- * SGEMM can replace their bodies and nothing else changes. */
-void fe__emd_gemm_nt(fe__emd_kernel kern, size_t M, size_t N, size_t K, const float *A,
-                     size_t lda, const float *B, size_t ldb, float *C, size_t ldc);
+ * of length K), float, 8 partial sums per dot product: the portable reference. */
 void fe__emd_gemm_nt_ref(size_t M, size_t N, size_t K, const float *A, size_t lda,
                          const float *B, size_t ldb, float *C, size_t ldc);
-/* The same with B given as N row pointers (rows of K floats anywhere in memory). */
-void fe__emd_gemm_rows(fe__emd_kernel kern, size_t M, size_t N, size_t K, const float *A,
-                       size_t lda, const float *const *B, float *C, size_t ldc);
-void fe__emd_gemm_rows_ref(size_t M, size_t N, size_t K, const float *A, size_t lda,
-                           const float *const *B, float *C, size_t ldc);
+/* The re-rank's GEMM, transposed: T[j*ldt + i] = <q_i, B_j> for the n query rows q_i (rows i
+ * in [n, fe__emd_panel_rows(n)) get 0; ldt >= that), and qb[j] = <qbar, B_j> when qbar is not
+ * NULL. Q: n x d row-major (the portable kernel reads it); P: Q packed by fe__emd_pack_query
+ * (the SIMD kernel reads it; 32-byte aligned): panels of 16 rows, each d x 16 floats k-major,
+ * fe__emd_panel_rows(n) * d floats in all. */
+size_t fe__emd_panel_rows(size_t n);
+void fe__emd_pack_query(const float *Q, size_t n, size_t d, float *P);
+void fe__emd_gemm_cost(fe__emd_kernel kern, size_t n, size_t d, const float *Q, const float *P,
+                       const float *qbar, size_t N, const float *const *B, float *T, size_t ldt,
+                       float *qb);
 #if FE__EMD_HAVE_AVX2
-void fe__emd_gemm_rows_avx2(size_t M, size_t N, size_t K, const float *A, size_t lda,
-                            const float *const *B, float *C, size_t ldc);
+void fe__emd_gemm_cost_avx2(size_t n, size_t d, const float *P, const float *qbar, size_t N,
+                            const float *const *B, float *T, size_t ldt, float *qb);
 /* y[i] = exp(x[i]) for x[i] <= 0 (finite): relative error <= 4.5e-16 (tested); results below
  * 2^-1022 are flushed to 0. */
 void fe__emd_exp_neg_avx2(const double *x, double *y, size_t n);
@@ -94,13 +96,15 @@ void fe__sk_bind(fe__sk *p, double *mem, size_t n, size_t m);
  * finite. */
 int fe__sk_load_f64(fe__sk *p, const double *s, size_t lds);
 int fe__sk_load_f32(fe__sk *p, fe__emd_kernel kern, const float *s, size_t lds);
+/* The same from a transposed matrix, s_ij = t[j*ldt + i] (fe__emd_gemm_cost's output). */
+int fe__sk_load_f32t(fe__sk *p, fe__emd_kernel kern, const float *t, size_t ldt);
 /* Builds K' from p->s (after a load) and copies the masses a (n), b (m) in. */
 void fe__sk_prepare(fe__sk *p, fe__emd_kernel kern, const double *a, const double *b, double eps);
-/* fe__sk_prepare for a problem loaded by fe__sk_load_f32 from s (the same s, lds): the AVX2
- * kernel then computes K' in float (its inputs came from a float GEMM, so that is their
- * accuracy), unless the exponents would leave float's range. */
-void fe__sk_prepare_f32(fe__sk *p, fe__emd_kernel kern, const float *s, size_t lds,
-                        const double *a, const double *b, double eps);
+/* fe__sk_prepare for a problem loaded from floats (fe__sk_load_f32 or _f32t): the AVX2 kernel
+ * then computes K' in float (its inputs came from a float GEMM, so that is their accuracy),
+ * unless the exponents would leave float's range. */
+void fe__sk_prepare_f32(fe__sk *p, fe__emd_kernel kern, const double *a, const double *b,
+                        double eps);
 /* Starting point r = 1, c = 1 in the paper's scale; returns sigma. */
 double fe__sk_start(fe__sk *p);
 /* One iteration: r = a/(K'c), c = b/(K'^T r). *change = mean|r' - r'_prev| (divide by sigma
@@ -125,10 +129,11 @@ int fe__sk_finish(fe__sk *p, fe__emd_kernel kern, int log, double *plan, fe_emd_
 
 #if FE__EMD_HAVE_AVX2
 int fe__sk_load_f32_avx2(fe__sk *p, const float *s, size_t lds);
+int fe__sk_load_f32t_avx2(fe__sk *p, const float *t, size_t ldt);
 void fe__sk_kernel_avx2(fe__sk *p);
-/* K' from the float similarities s (row stride lds) with the float exp; exponents must stay
- * >= -87 (fe__sk_prepare_f32 checks). */
-void fe__sk_kernel_fast_avx2(fe__sk *p, const float *s, size_t lds);
+/* K' from p->s (float values) with the float exp; exponents must stay >= -87
+ * (fe__sk_prepare_f32 checks). */
+void fe__sk_kernel_fast_avx2(fe__sk *p);
 /* y = exp(x) for x <= 0 in float: relative error ~2e-7; below -87.3 flushed to 0. */
 void fe__emd_expf_neg_avx2(const float *x, float *y, size_t n);
 int fe__sk_step_avx2(fe__sk *p, double *change);

@@ -99,6 +99,27 @@ int fe__sk_load_f32(fe__sk *p, fe__emd_kernel kern, const float *s, size_t lds) 
     return isfinite(total);
 }
 
+int fe__sk_load_f32t(fe__sk *p, fe__emd_kernel kern, const float *t, size_t ldt) {
+#if FE__EMD_HAVE_AVX2
+    if (kern == FE__EMD_AVX2) return fe__sk_load_f32t_avx2(p, t, ldt);
+#else
+    (void)kern;
+#endif
+    double total = 0, smax = -INFINITY, smin = INFINITY;
+    for (size_t i = 0; i < p->np; i++)
+        for (size_t j = 0; j < p->mp; j++) {
+            int real = i < p->n && j < p->m;
+            double v = real ? (double)t[j * ldt + i] : 0.0;
+            p->s[i * p->mp + j] = v;
+            total += v;
+            if (real && v > smax) smax = v;
+            if (real && v < smin) smin = v;
+        }
+    p->cmin = 1.0 - smax;
+    p->cmax = 1.0 - smin;
+    return isfinite(total);
+}
+
 /* K' from p->s with libm exp: the reference kernel. */
 static void kernel_ref(fe__sk *p) {
     const size_t n = p->n, m = p->m, np = p->np, mp = p->mp;
@@ -125,19 +146,17 @@ void fe__sk_prepare(fe__sk *p, fe__emd_kernel kern, const double *a, const doubl
     kernel_ref(p);
 }
 
-void fe__sk_prepare_f32(fe__sk *p, fe__emd_kernel kern, const float *s, size_t lds,
-                        const double *a, const double *b, double eps) {
+void fe__sk_prepare_f32(fe__sk *p, fe__emd_kernel kern, const double *a, const double *b,
+                        double eps) {
 #if FE__EMD_HAVE_AVX2
     /* float exp while every exponent -(c - cmin)/eps stays above float's -87 */
     if (kern == FE__EMD_AVX2 && (p->cmax - p->cmin) / eps <= 80.0) {
         p->eps = eps;
         for (size_t i = 0; i < p->np; i++) p->a[i] = i < p->n ? a[i] : 0.0;
         for (size_t j = 0; j < p->mp; j++) p->b[j] = j < p->m ? b[j] : 0.0;
-        fe__sk_kernel_fast_avx2(p, s, lds);
+        fe__sk_kernel_fast_avx2(p);
         return;
     }
-#else
-    (void)s, (void)lds;
 #endif
     fe__sk_prepare(p, kern, a, b, eps);
 }
