@@ -30,8 +30,8 @@ typedef enum fe__emd_kernel { FE__EMD_REF = 0, FE__EMD_AVX2 = 1 } fe__emd_kernel
 #endif
 
 /* A prefetch cursor over rows that will be read soon: fe__pf_step issues a few L2 prefetches
- * and advances, so a compute-bound loop can stream the next data in without stalling on a
- * burst of misses. */
+ * and advances, so a compute-bound loop (the cost GEMM) can stream the next data in without
+ * stalling on a burst of misses. */
 typedef struct fe__pf {
     const float *const *rows;
     size_t n_rows, row_bytes, row, off;
@@ -56,15 +56,18 @@ void fe__emd_gemm_nt_ref(size_t M, size_t N, size_t K, const float *A, size_t ld
  * in [n, fe__emd_panel_rows(n)) get 0; ldt >= that), and qb[j] = <qbar, B_j> when qbar is not
  * NULL. Q: n x d row-major (the portable kernel reads it); P: Q packed by fe__emd_pack_query
  * (the SIMD kernel reads it; 32-byte aligned): panels of 16 rows, each d x 16 floats k-major,
- * fe__emd_panel_rows(n) * d floats in all. */
+ * fe__emd_panel_rows(n) * d floats in all. pf (may be NULL): rows to stream into L2
+ * meanwhile, 2 lines per 4 k-steps (the next chunk: the GEMM is compute-bound and leaves the
+ * memory system idle); jit: B itself is cold, prefetch its rows two candidates ahead. */
 size_t fe__emd_panel_rows(size_t n);
 void fe__emd_pack_query(const float *Q, size_t n, size_t d, float *P);
 void fe__emd_gemm_cost(fe__emd_kernel kern, size_t n, size_t d, const float *Q, const float *P,
                        const float *qbar, size_t N, const float *const *B, float *T, size_t ldt,
-                       float *qb);
+                       float *qb, fe__pf *pf, int jit);
 #if FE__EMD_HAVE_AVX2
 void fe__emd_gemm_cost_avx2(size_t n, size_t d, const float *P, const float *qbar, size_t N,
-                            const float *const *B, float *T, size_t ldt, float *qb);
+                            const float *const *B, float *T, size_t ldt, float *qb, fe__pf *pf,
+                            int jit);
 /* y[i] = exp(x[i]) for x[i] <= 0 (finite): relative error <= 4.5e-16 (tested); results below
  * 2^-1022 are flushed to 0. */
 void fe__emd_exp_neg_avx2(const double *x, double *y, size_t n);
@@ -115,10 +118,9 @@ int fe__sk_step_ref(fe__sk *p, double *change);
 
 /* fe__sk_start, then fe__sk_step until the stop rule (thr in the paper's scale; 0: never),
  * max_iter, or under/overflow. Returns the iterations run; *fired = the stop rule held;
- * *last_change = mean|r - r_prev| of the last iteration (paper scale); *bad = see step.
- * pf (may be NULL): rows to stream into L2 meanwhile (16 x 16 SIMD loop only). */
+ * *last_change = mean|r - r_prev| of the last iteration (paper scale); *bad = see step. */
 uint32_t fe__sk_iterate(fe__sk *p, fe__emd_kernel kern, uint32_t max_iter, double thr,
-                        double *last_change, int *fired, int *bad, fe__pf *pf);
+                        double *last_change, int *fired, int *bad);
 /* Log-domain iterations on the same problem (uses p->s, p->a, p->b; potentials in p->work).
  * Same outputs as fe__sk_iterate. */
 uint32_t fe__sk_iterate_log(fe__sk *p, uint32_t max_iter, double thr, double *last_change,
@@ -138,10 +140,9 @@ void fe__sk_kernel_fast_avx2(fe__sk *p);
 void fe__emd_expf_neg_avx2(const float *x, float *y, size_t n);
 int fe__sk_step_avx2(fe__sk *p, double *change);
 /* The scaling loop for np == mp == 16 (the 4x4 grid), bit-identical to repeated
- * fe__sk_step_avx2; thr_scaled and *change in the r' scale. pf (may be NULL) is stepped by 8
- * lines per iteration. */
+ * fe__sk_step_avx2; thr_scaled and *change in the r' scale. */
 uint32_t fe__sk_iterate16_avx2(fe__sk *p, uint32_t max_iter, double thr_scaled, double *change,
-                               int *fired, int *bad, fe__pf *pf);
+                               int *fired, int *bad);
 int fe__sk_finish_avx2(fe__sk *p, double *plan, fe_emd_stats *st);
 #endif
 
@@ -150,7 +151,7 @@ int fe__sk_finish_avx2(fe__sk *p, double *plan, fe_emd_stats *st);
  * st->flags is kept (weight flags) and FE_EMD_FLAG_UNDERFLOW added when the log domain ran
  * after a failure. */
 fe_status fe__sk_solve(fe__sk *p, fe__emd_kernel kern, const fe_emd_options *opt, double *plan,
-                       fe_emd_stats *st, fe__pf *pf);
+                       fe_emd_stats *st);
 /* The log-domain solve alone (after a failed plain run, or on request). */
 fe_status fe__sk_solve_log(fe__sk *p, const fe_emd_options *opt, double *plan, fe_emd_stats *st);
 

@@ -38,21 +38,43 @@ INLINE float hsum8(__m256 v) {
  * keeps 2*MR accumulators and needs no horizontal sums, so it runs close to the FMA peak where
  * a dot-product form (8 lanes along k, 4 x 3 blocks, horizontal sums) lost ~20 % to its
  * reductions (67 -> 87 GFLOP/s on a 4x4-grid chunk in L2, 71 -> 96 on 8x8). */
+INLINE void cost_step(const int MR, size_t k, const float *P, const float *const *B,
+                      __m256 acc[6][2]) {
+    __m256 q0 = _mm256_load_ps(P + 16 * k), q1 = _mm256_load_ps(P + 16 * k + 8);
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; r++) {
+        __m256 b = _mm256_broadcast_ss(B[r] + k);
+        acc[r][0] = _mm256_fmadd_ps(b, q0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(b, q1, acc[r][1]);
+    }
+}
+
 INLINE void cost_block(const int MR, size_t d, const float *P, const float *const *B, float *T,
-                       size_t ldt) {
+                       size_t ldt, fe__pf *pf) {
     __m256 acc[6][2];
 #pragma GCC unroll 6
     for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
-#pragma GCC unroll 4
-    for (size_t k = 0; k < d; k++) {
-        __m256 q0 = _mm256_load_ps(P + 16 * k), q1 = _mm256_load_ps(P + 16 * k + 8);
-#pragma GCC unroll 6
-        for (int r = 0; r < MR; r++) {
-            __m256 b = _mm256_broadcast_ss(B[r] + k);
-            acc[r][0] = _mm256_fmadd_ps(b, q0, acc[r][0]);
-            acc[r][1] = _mm256_fmadd_ps(b, q1, acc[r][1]);
+    /* the cursor in locals (registers), two adjacent lines per step: a prefetch past the end
+     * of a row is harmless */
+    const float *const *pr = pf ? pf->rows : NULL;
+    size_t row = pf ? pf->row : 0, nrow = pf ? pf->n_rows : 0, off = pf ? pf->off : 0;
+    const size_t rb = pf ? pf->row_bytes : 0;
+    size_t k = 0;
+    for (; k + 4 <= d; k += 4) {
+        if (row < nrow) {
+            const char *l = (const char *)pr[row] + off;
+            _mm_prefetch(l, _MM_HINT_T1);
+            _mm_prefetch(l + 64, _MM_HINT_T1);
+            off += 128;
+            if (off >= rb) off = 0, row++;
         }
+        cost_step(MR, k, P, B, acc);
+        cost_step(MR, k + 1, P, B, acc);
+        cost_step(MR, k + 2, P, B, acc);
+        cost_step(MR, k + 3, P, B, acc);
     }
+    for (; k < d; k++) cost_step(MR, k, P, B, acc);
+    if (pf) pf->row = row, pf->off = off;
 #pragma GCC unroll 6
     for (int r = 0; r < MR; r++) {
         _mm256_storeu_ps(T + (size_t)r * ldt, acc[r][0]);
@@ -82,26 +104,30 @@ INLINE void qbar_block(const int MR, size_t d, const float *qbar, const float *c
 
 #define COST_BLOCK(MR)                                                                        \
     static void cost_##MR(size_t d, const float *P, size_t panels, const float *qbar,        \
-                          const float *const *B, float *T, size_t ldt, float *qb) {          \
+                          const float *const *B, float *T, size_t ldt, float *qb,            \
+                          fe__pf *pf) {                                                      \
         for (size_t p = 0; p < panels; p++)                                                  \
-            cost_block(MR, d, P + p * 16 * d, B, T + 16 * p, ldt);                           \
+            cost_block(MR, d, P + p * 16 * d, B, T + 16 * p, ldt, pf);                       \
         if (qbar) qbar_block(MR, d, qbar, B, qb);                                            \
     }
 COST_BLOCK(1) COST_BLOCK(2) COST_BLOCK(3) COST_BLOCK(4) COST_BLOCK(5) COST_BLOCK(6)
 
 typedef void (*cost_fn)(size_t, const float *, size_t, const float *, const float *const *,
-                        float *, size_t, float *);
+                        float *, size_t, float *, fe__pf *);
 static const cost_fn cost_table[6] = {cost_1, cost_2, cost_3, cost_4, cost_5, cost_6};
 
 void fe__emd_gemm_cost_avx2(size_t n, size_t d, const float *P, const float *qbar, size_t N,
-                            const float *const *B, float *T, size_t ldt, float *qb) {
+                            const float *const *B, float *T, size_t ldt, float *qb, fe__pf *pf,
+                            int jit) {
     const size_t panels = (n + 15) / 16;
+    if (pf && pf->row >= pf->n_rows) pf = NULL;
     for (size_t j = 0, mr; j < N; j += mr) {
         mr = N - j < 6 ? N - j : 6;
-        /* rows two candidates ahead into L2: candidate blocks sit at random gallery places */
-        for (size_t p = j + 34; p < j + 34 + mr && p < N; p++)
+        /* cold B: rows two candidates ahead into L2 (candidate blocks sit at random places) */
+        for (size_t p = j + 34; jit && p < j + 34 + mr && p < N; p++)
             for (size_t k = 0; k < d; k += 16) _mm_prefetch((const char *)(B[p] + k), _MM_HINT_T1);
-        cost_table[mr - 1](d, P, panels, qbar, B + j, T + j * ldt, ldt, qb ? qb + j : NULL);
+        cost_table[mr - 1](d, P, panels, qbar, B + j, T + j * ldt, ldt, qb ? qb + j : NULL, pf);
+        if (pf && pf->row >= pf->n_rows) pf = NULL;
     }
 }
 
@@ -416,7 +442,7 @@ int fe__sk_step_avx2(fe__sk *p, double *change) {
  * issue time, so one problem at a time keeps the FMA units busy. Same arithmetic order as
  * fe__sk_step_avx2. Returns the iterations run; *change, *fired, *bad as fe__sk_iterate. */
 uint32_t fe__sk_iterate16_avx2(fe__sk *p, uint32_t max_iter, double thr_scaled, double *change,
-                               int *fired, int *bad, fe__pf *pf) {
+                               int *fired, int *bad) {
     const double *K = p->K, *a = p->a, *b = p->b;
     double *r = p->r;
     const double n_real = (double)p->n;
@@ -432,7 +458,6 @@ uint32_t fe__sk_iterate16_avx2(fe__sk *p, uint32_t max_iter, double thr_scaled, 
     *fired = *bad = 0;
     while (it < max_iter) {
         it++;
-        if (pf) fe__pf_step(pf, 8);
         __m256d err = _mm256_setzero_pd();
 #pragma GCC unroll 4
         for (int g = 0; g < 4; g++) {   /* r = a / (K' c), rows 4g .. 4g+3 */

@@ -3,7 +3,7 @@
  * the one-pair convenience fe_emd_pair.
  *
  * Per chunk of candidates (~256 KiB of their patches: 15 for the 4x4 grid, 7 for 8x8; the
- * next chunk's rows are prefetched while one is solved) the similarities come from one GEMM of
+ * next chunk's rows are prefetched during this chunk's GEMM) the similarities come from one GEMM of
  * the query against all the chunk's candidate rows [g_1..g_m; g_bar] (row pointers: no gather
  * copy), transposed (T[row][i], see fe__emd_gemm_cost), with <q_bar, row> beside it, so APC's
  * dot products come out of the same pass. Then per candidate: masses, kernel and Sinkhorn in
@@ -50,9 +50,9 @@ static int carve(size_t *off, size_t count, size_t size, size_t *at) {
     return 1;
 }
 
-/* Candidate rows per chunk: ~256 KiB of patches, half of L2, so while one chunk is solved the
- * next chunk's rows can be prefetched from DRAM (the solver leaves the memory system idle) and
- * its GEMM then reads them from cache. */
+/* Candidate rows per chunk: ~256 KiB of patches, a quarter of L2, so while one chunk's GEMM
+ * runs (compute-bound: the memory system is idle) the next chunk's rows can be prefetched from
+ * DRAM, and its GEMM then reads them from cache. */
 #define CHUNK_BYTES (256u * 1024u)
 
 typedef struct rerank_ctx {
@@ -66,7 +66,6 @@ typedef struct rerank_ctx {
     int                   apc;
     double               *a, *b;    /* scratch masses                                         */
     fe_emd_stats         *out;
-    fe__pf                pf;       /* the next chunk's rows, streamed in during the solves   */
 } rerank_ctx;
 
 /* Masses of chunk candidate k, loaded into p (see the layout in fe_emd_rerank). Returns 0 if
@@ -106,7 +105,6 @@ static int masses(const rerank_ctx *cx, const fe__sk *p, size_t k, uint32_t *fla
 static fe_status load_one(rerank_ctx *cx, fe__sk *p, size_t k) {
     fe_emd_stats *out = &cx->out[cx->k0 + k];
     memset(out, 0, sizeof *out);
-    fe__pf_step(&cx->pf, 16);   /* a row per candidate; the 16 x 16 loop streams the rest */
     if (!fe__sk_load_f32t(p, cx->kern, cx->T + k * cx->mb * cx->ldt, cx->ldt))
         return fe__fail(FE_E_NUMERIC, "candidate %zu: a similarity is not finite (non-finite "
                         "patch values?)", cx->k0 + k);
@@ -137,7 +135,7 @@ static fe_status solve_one(rerank_ctx *cx, fe__sk *p, size_t k, void *ex_work) {
         out->flags |= flags;
     } else {
         fe__sk_prepare_f32(p, cx->kern, cx->a, cx->b, cx->opt->epsilon);
-        st = fe__sk_solve(p, cx->kern, cx->opt, NULL, out, &cx->pf);
+        st = fe__sk_solve(p, cx->kern, cx->opt, NULL, out);
     }
     return st == FE_OK ? FE_OK : name_candidate(st, cx->k0 + k);
 }
@@ -206,32 +204,32 @@ fe_status fe_emd_rerank(fe_emd_workspace *ws, const fe_emd_batch *batch,
     fe__sk p;
     fe__sk_bind(&p, (double *)(base + o_sk), n, m);
     rerank_ctx cx = {batch, opt, fe__emd_kernel_pick(), T, qb, ldt, 0, mb, apc,
-                     (double *)(base + o_a), (double *)(base + o_b), out_stats,
-                     {NULL, 0, 0, 0, 0}};
+                     (double *)(base + o_a), (double *)(base + o_b), out_stats};
 
     if (cx.kern != FE__EMD_REF) fe__emd_pack_query(batch->query, n, d, P);
 
     /* B rows of chunk c: rowbuf[(c % 2) * chunk * mb ...], built one chunk ahead. The first
-     * chunk is small: nothing runs before its GEMM to hide its memory latency. */
+     * chunk is small: nothing runs before its GEMM to hide its memory latency; its GEMM is too
+     * short to stream in all of the second, so both prefetch their own rows just in time. */
     size_t first = chunk >= 8 ? chunk / 4 : chunk;
     for (size_t k0 = 0, c = 0, kc; k0 < K && st == FE_OK; k0 += kc, c++) {
         kc = c == 0 ? first : chunk;
         kc = K - k0 < kc ? K - k0 : kc;
         const float **brows = rowbuf + (c % 2) * chunk * mb;
         if (k0 == 0) gather_rows(batch, apc, 0, kc, brows);
-        /* all similarities of the chunk (and APC's dot products): one GEMM */
-        cx.k0 = k0;
-        fe__emd_gemm_cost(cx.kern, n, d, batch->query, P, qbar, kc * mb, brows, T, ldt, qb);
-        /* the next chunk's rows, prefetched while this chunk is solved */
+        /* the next chunk's rows, prefetched while this chunk's GEMM runs */
         size_t k1 = k0 + kc, kc1 = K - k1 < chunk ? K - k1 : chunk;
-        fe__pf pf0 = {NULL, 0, d * sizeof(float), 0, 0};
-        cx.pf = pf0;
+        fe__pf pf = {NULL, 0, d * sizeof(float), 0, 0};
         if (k1 < K) {
             const float **next = rowbuf + ((c + 1) % 2) * chunk * mb;
             gather_rows(batch, apc, k1, kc1, next);
-            cx.pf.rows = next;
-            cx.pf.n_rows = kc1 * mb;
+            pf.rows = next;
+            pf.n_rows = kc1 * mb;
         }
+        /* all similarities of the chunk (and APC's dot products): one GEMM */
+        cx.k0 = k0;
+        fe__emd_gemm_cost(cx.kern, n, d, batch->query, P, qbar, kc * mb, brows, T, ldt, qb,
+                          &pf, c <= 1);
         for (size_t k = 0; k < kc && st == FE_OK; k++) st = solve_one(&cx, &p, k, base + o_ex);
     }
     fe__aligned_free(local.mem);

@@ -40,20 +40,21 @@ void fe__emd_pack_query(const float *Q, size_t n, size_t d, float *P) {
 
 void fe__emd_gemm_cost(fe__emd_kernel kern, size_t n, size_t d, const float *Q, const float *P,
                        const float *qbar, size_t N, const float *const *B, float *T, size_t ldt,
-                       float *qb) {
+                       float *qb, fe__pf *pf, int jit) {
 #if FE__EMD_HAVE_AVX2
     if (kern == FE__EMD_AVX2) {
-        fe__emd_gemm_cost_avx2(n, d, P, qbar, N, B, T, ldt, qb);
+        fe__emd_gemm_cost_avx2(n, d, P, qbar, N, B, T, ldt, qb, pf, jit);
         return;
     }
 #else
     (void)kern;
 #endif
-    (void)P;
+    (void)P, (void)jit;
     for (size_t j = 0; j < N; j++) {
         /* column j of C = Q B^T is row j of T: ldc 1 walks down it */
         fe__emd_gemm_nt_ref(n, 1, d, Q, d, B[j], d, T + j * ldt, 1);
         for (size_t i = n; i < fe__emd_panel_rows(n); i++) T[j * ldt + i] = 0.0f;
         if (qbar) fe__emd_gemm_nt_ref(1, 1, d, qbar, d, B[j], d, qb + j, 1);
+        if (pf) fe__pf_step(pf, 16);
     }
 }

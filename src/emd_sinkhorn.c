@@ -208,19 +208,17 @@ int fe__sk_step(fe__sk *p, fe__emd_kernel kern, double *change) {
 }
 
 uint32_t fe__sk_iterate(fe__sk *p, fe__emd_kernel kern, uint32_t max_iter, double thr,
-                        double *last_change, int *fired, int *bad, fe__pf *pf) {
+                        double *last_change, int *fired, int *bad) {
     const double sigma = fe__sk_start(p), thr_scaled = thr * sigma;
     double change = 0;
     uint32_t it = 0;
     *fired = *bad = 0;
 #if FE__EMD_HAVE_AVX2
     if (kern == FE__EMD_AVX2 && p->np == 16 && p->mp == 16) {
-        it = fe__sk_iterate16_avx2(p, max_iter, thr_scaled, &change, fired, bad, pf);
+        it = fe__sk_iterate16_avx2(p, max_iter, thr_scaled, &change, fired, bad);
         *last_change = sigma > 0 ? change / sigma : INFINITY;
         return it;
     }
-#else
-    (void)pf;
 #endif
     while (it < max_iter) {
         it++;
@@ -349,12 +347,12 @@ fe_status fe__sk_solve_log(fe__sk *p, const fe_emd_options *opt, double *plan, f
 }
 
 fe_status fe__sk_solve(fe__sk *p, fe__emd_kernel kern, const fe_emd_options *opt, double *plan,
-                       fe_emd_stats *st, fe__pf *pf) {
+                       fe_emd_stats *st) {
     if (!opt->log_domain) {
         double change = 0;
         int fired = 0, bad = 0;
         uint32_t it = fe__sk_iterate(p, kern, opt->max_iter, opt->stop_threshold, &change,
-                                     &fired, &bad, pf);
+                                     &fired, &bad);
         if (!bad && fe__sk_finish(p, kern, 0, plan, st)) {
             st->iterations = it;
             st->converged = fired;
@@ -437,7 +435,7 @@ fe_status fe_emd_sinkhorn(const double *sim, size_t n, size_t m, const double *a
     fe__sk_bind(&p, mem, n, m);
     fe__sk_load_f64(&p, sim, m);   /* finite: checked above */
     fe__sk_prepare(&p, kern, a, b, opt->epsilon);
-    st = fe__sk_solve(&p, kern, opt, plan, out_stats, NULL);
+    st = fe__sk_solve(&p, kern, opt, plan, out_stats);
     fe__aligned_free(mem);
     if (st != FE_OK) memset(out_stats, 0, sizeof *out_stats);
     return st;

@@ -116,7 +116,7 @@ static fe_status sinkhorn_with(fe__emd_kernel kern, const double *sim, size_t n,
     fe__sk_load_f64(&p, sim, m);
     fe__sk_prepare(&p, kern, a, b, opt->epsilon);
     memset(st, 0, sizeof *st);
-    fe_status s = fe__sk_solve(&p, kern, opt, plan, st, NULL);
+    fe_status s = fe__sk_solve(&p, kern, opt, plan, st);
     fe__aligned_free(mem);
     return s;
 }
@@ -813,7 +813,7 @@ FE_TEST(emd_gemm_kernels) {
                     for (size_t j = 0; j < N; j++) rows[j] = B + j * (K + 1);   /* stride > K */
                     for (size_t i = 0; i < N * ldt; i++) T[i] = NAN;
                     fe__emd_pack_query(Q, n, K, P);
-                    fe__emd_gemm_cost((fe__emd_kernel)kern, n, K, Q, P, qbar, N, rows, T, ldt, qb);
+                    fe__emd_gemm_cost((fe__emd_kernel)kern, n, K, Q, P, qbar, N, rows, T, ldt, qb, NULL, 0);
                     for (size_t j = 0; j < N; j++) {
                         for (size_t i = 0; i < ldt; i++) {
                             float v = T[j * ldt + i];
@@ -971,7 +971,7 @@ FE_TEST(emd_loop16_bit_identical) {
         double sigma = fe__sk_start(&p[0]), thr = 0.1 * sigma, ch16, ch = 0;
         fe__sk_start(&p[1]);
         int fired, bad;
-        uint32_t it16 = fe__sk_iterate16_avx2(&p[0], 100, thr, &ch16, &fired, &bad, NULL), it = 0;
+        uint32_t it16 = fe__sk_iterate16_avx2(&p[0], 100, thr, &ch16, &fired, &bad), it = 0;
         while (it < 100) {
             it++;
             CHECK(fe__sk_step_avx2(&p[1], &ch) == 0);
