@@ -89,6 +89,7 @@ typedef struct fe__sk {
     double  eps;
     double  cmin;    /* min c_ij; sigma = exp(-cmin/eps)                                       */
     double  cmax;    /* max c_ij (set by the loads)                                            */
+    int     kready;  /* K' already computed by the load (fe__sk_load_f32t with eps)            */
 } fe__sk;
 
 /* Doubles needed by fe__sk_bind for an n x m problem (0 on overflow). */
@@ -99,8 +100,10 @@ void fe__sk_bind(fe__sk *p, double *mem, size_t n, size_t m);
  * finite. */
 int fe__sk_load_f64(fe__sk *p, const double *s, size_t lds);
 int fe__sk_load_f32(fe__sk *p, fe__emd_kernel kern, const float *s, size_t lds);
-/* The same from a transposed matrix, s_ij = t[j*ldt + i] (fe__emd_gemm_cost's output). */
-int fe__sk_load_f32t(fe__sk *p, fe__emd_kernel kern, const float *t, size_t ldt);
+/* The same from a transposed matrix, s_ij = t[j*ldt + i] (fe__emd_gemm_cost's output; ldt >= n
+ * rounded up to 8). eps > 0: the AVX2 kernel also computes K' in float in the same pass where
+ * fe__sk_prepare_f32 would (p->kready; the prepare then keeps it). */
+int fe__sk_load_f32t(fe__sk *p, fe__emd_kernel kern, const float *t, size_t ldt, double eps);
 /* Builds K' from p->s (after a load) and copies the masses a (n), b (m) in. */
 void fe__sk_prepare(fe__sk *p, fe__emd_kernel kern, const double *a, const double *b, double eps);
 /* fe__sk_prepare for a problem loaded from floats (fe__sk_load_f32 or _f32t): the AVX2 kernel
@@ -131,7 +134,7 @@ int fe__sk_finish(fe__sk *p, fe__emd_kernel kern, int log, double *plan, fe_emd_
 
 #if FE__EMD_HAVE_AVX2
 int fe__sk_load_f32_avx2(fe__sk *p, const float *s, size_t lds);
-int fe__sk_load_f32t_avx2(fe__sk *p, const float *t, size_t ldt);
+int fe__sk_load_f32t_avx2(fe__sk *p, const float *t, size_t ldt, double eps);
 void fe__sk_kernel_avx2(fe__sk *p);
 /* K' from p->s (float values) with the float exp; exponents must stay >= -87
  * (fe__sk_prepare_f32 checks). */

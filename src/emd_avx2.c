@@ -325,41 +325,88 @@ void fe__sk_kernel_fast_avx2(fe__sk *p) {
     }
 }
 
-/* fe__sk_load_f32 from the transposed GEMM output (s_ij = t[j*ldt + i]): 4 x 4 blocks are
- * converted, transposed in registers and stored; min, max and the finiteness sum as there. */
-int fe__sk_load_f32t_avx2(fe__sk *p, const float *t, size_t ldt) {
+/* 4 x 4 floats (rows v0..v3) transposed, widened to double and stored as 4 rows of ld */
+INLINE void store_t4(double *dst, size_t ld, __m128 v0, __m128 v1, __m128 v2, __m128 v3) {
+    _MM_TRANSPOSE4_PS(v0, v1, v2, v3);
+    _mm256_storeu_pd(dst, _mm256_cvtps_pd(v0));
+    _mm256_storeu_pd(dst + ld, _mm256_cvtps_pd(v1));
+    _mm256_storeu_pd(dst + 2 * ld, _mm256_cvtps_pd(v2));
+    _mm256_storeu_pd(dst + 3 * ld, _mm256_cvtps_pd(v3));
+}
+
+/* float lanes i0 .. i0+7 that are < n: all ones, else zero */
+INLINE __m256 flanes_below(size_t i0, size_t n) {
+    __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    long long left = (long long)n - (long long)i0;
+    return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)(left > 8 ? 8 : left)), idx));
+}
+
+/* fe__sk_load_f32 from the transposed GEMM output (s_ij = t[j*ldt + i], ldt >= n rounded up to
+ * 8), fused with the float kernel for problems up to 16 x 16 (the 4x4 grid): pass 1 finds the
+ * range (and checks finiteness) on the floats; then, when eps > 0 and the exponents stay in
+ * float's range, the exps of whole T rows (independent 8-lane ones, the bulk of the work) go
+ * to a small transposed K' on the stack (the values fe__sk_kernel_fast_avx2 gives); pass 2
+ * converts 4 x 4 blocks, transposed in registers, into s and K'. */
+int fe__sk_load_f32t_avx2(fe__sk *p, const float *t, size_t ldt, double eps) {
     const size_t n = p->n, m = p->m, np = p->np, mp = p->mp;
-    const __m256d zero = _mm256_setzero_pd();
-    const __m256d ninf = _mm256_set1_pd(-INFINITY), pinf = _mm256_set1_pd(INFINITY);
-    __m256d total = zero, mx = ninf, mn = pinf;
-    for (size_t i0 = 0; i0 < np; i0 += 4) {
-        const int part = i0 + 4 > n;   /* rows past n in this block: padding */
-        const __m256d live = part ? lanes_below(i0, n) : _mm256_castsi256_pd(_mm256_set1_epi64x(-1));
-        for (size_t j0 = 0; j0 < mp; j0 += 4) {
-            __m256d v[4];
-            for (int l = 0; l < 4; l++) {
-                if (j0 + l >= m) {
-                    v[l] = zero;
-                    continue;
-                }
-                v[l] = _mm256_cvtps_pd(_mm_loadu_ps(t + (j0 + l) * ldt + i0));
-                if (part) v[l] = _mm256_and_pd(v[l], live);
-                total = _mm256_add_pd(total, v[l]);
-                mx = _mm256_max_pd(mx, _mm256_blendv_pd(ninf, v[l], live));
-                mn = _mm256_min_pd(mn, _mm256_blendv_pd(pinf, v[l], live));
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 big = _mm256_set1_ps(FLT_MAX);
+    const __m256 ninf = _mm256_set1_ps(-INFINITY), pinf = _mm256_set1_ps(INFINITY);
+    __m256 mx = ninf, mn = pinf, ok = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+    for (size_t j = 0; j < m; j++)
+        for (size_t i0 = 0; i0 < n; i0 += 8) {
+            __m256 v = _mm256_loadu_ps(t + j * ldt + i0), vmx = v, vmn = v;
+            if (i0 + 8 > n) {
+                __m256 live = flanes_below(i0, n);
+                v = _mm256_and_ps(v, live);
+                vmx = _mm256_blendv_ps(ninf, v, live);
+                vmn = _mm256_blendv_ps(pinf, v, live);
             }
-            __m256d t0 = _mm256_unpacklo_pd(v[0], v[1]), t1 = _mm256_unpackhi_pd(v[0], v[1]);
-            __m256d t2 = _mm256_unpacklo_pd(v[2], v[3]), t3 = _mm256_unpackhi_pd(v[2], v[3]);
-            double *row = p->s + i0 * mp + j0;
-            _mm256_storeu_pd(row, _mm256_permute2f128_pd(t0, t2, 0x20));
-            _mm256_storeu_pd(row + mp, _mm256_permute2f128_pd(t1, t3, 0x20));
-            _mm256_storeu_pd(row + 2 * mp, _mm256_permute2f128_pd(t0, t2, 0x31));
-            _mm256_storeu_pd(row + 3 * mp, _mm256_permute2f128_pd(t1, t3, 0x31));
+            mx = _mm256_max_ps(mx, vmx);
+            mn = _mm256_min_ps(mn, vmn);
+            ok = _mm256_and_ps(ok, _mm256_cmp_ps(_mm256_and_ps(v, absmask), big, _CMP_LE_OQ));
+        }
+    if (_mm256_movemask_ps(ok) != 0xff) return 0;   /* a NaN or Inf */
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ss(h, _mm_movehdup_ps(h));
+    __m128 l = _mm_min_ps(_mm256_castps256_ps128(mn), _mm256_extractf128_ps(mn, 1));
+    l = _mm_min_ps(l, _mm_movehl_ps(l, l));
+    l = _mm_min_ss(l, _mm_movehdup_ps(l));
+    p->cmin = 1.0 - (double)_mm_cvtss_f32(h);
+    p->cmax = 1.0 - (double)_mm_cvtss_f32(l);
+    /* as fe__sk_prepare_f32 decides, for the shapes the stack buffer holds */
+    p->kready = eps > 0 && (p->cmax - p->cmin) / eps <= 80.0 && np <= 16 && mp <= 16;
+    float E[16 * 16] __attribute__((aligned(32)));   /* K' transposed: E[j*16 + i] */
+    if (p->kready) {
+        const __m256 inv_eps = _mm256_set1_ps((float)(1.0 / eps));
+        const __m256 smax = _mm256_set1_ps((float)(1.0 - p->cmin)), one = _mm256_set1_ps(1.0f);
+        for (size_t j = 0; j < mp; j++)
+            for (size_t i0 = 0; i0 < np; i0 += 8) {   /* i0 + 8 <= ldt */
+                __m256 e = one;
+                if (j < m) {
+                    __m256 x = _mm256_sub_ps(_mm256_loadu_ps(t + j * ldt + i0), smax);
+                    e = _mm256_blendv_ps(one, exp_neg8f(_mm256_mul_ps(x, inv_eps)), flanes_below(i0, n));
+                }
+                _mm256_store_ps(E + j * 16 + i0, e);
+            }
+    }
+    const __m128 zero = _mm_setzero_ps();
+    for (size_t i0 = 0; i0 < np; i0 += 4) {
+        const __m128 live = _mm256_castps256_ps128(flanes_below(i0, n));
+        for (size_t j0 = 0; j0 < mp; j0 += 4) {
+            __m128 v[4];
+            for (int q = 0; q < 4; q++)
+                v[q] = j0 + q < m ? _mm_and_ps(_mm_loadu_ps(t + (j0 + q) * ldt + i0), live) : zero;
+            store_t4(p->s + i0 * mp + j0, mp, v[0], v[1], v[2], v[3]);
+            if (p->kready) {
+                const float *e = E + j0 * 16 + i0;
+                store_t4(p->K + i0 * mp + j0, mp, _mm_load_ps(e), _mm_load_ps(e + 16),
+                         _mm_load_ps(e + 32), _mm_load_ps(e + 48));
+            }
         }
     }
-    p->cmin = 1.0 - hmax4d(mx);
-    p->cmax = 1.0 - hmin4d(mn);
-    return isfinite(hsum4d(total));
+    return 1;
 }
 
 /* One scaling iteration, any padded shape.

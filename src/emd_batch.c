@@ -105,7 +105,8 @@ static int masses(const rerank_ctx *cx, const fe__sk *p, size_t k, uint32_t *fla
 static fe_status load_one(rerank_ctx *cx, fe__sk *p, size_t k) {
     fe_emd_stats *out = &cx->out[cx->k0 + k];
     memset(out, 0, sizeof *out);
-    if (!fe__sk_load_f32t(p, cx->kern, cx->T + k * cx->mb * cx->ldt, cx->ldt))
+    double eps = cx->opt->solver == FE_EMD_SINKHORN ? cx->opt->epsilon : 0.0;
+    if (!fe__sk_load_f32t(p, cx->kern, cx->T + k * cx->mb * cx->ldt, cx->ldt, eps))
         return fe__fail(FE_E_NUMERIC, "candidate %zu: a similarity is not finite (non-finite "
                         "patch values?)", cx->k0 + k);
     if (!masses(cx, p, k, &out->flags))

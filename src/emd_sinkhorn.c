@@ -63,6 +63,7 @@ void fe__sk_bind(fe__sk *p, double *mem, size_t n, size_t m) {
 
 /* Both loads also set cmin = min(1 - s) = 1 - max s (the rounding of 1 - s is monotone). */
 int fe__sk_load_f64(fe__sk *p, const double *s, size_t lds) {
+    p->kready = 0;
     double total = 0, smax = -INFINITY, smin = INFINITY;
     for (size_t i = 0; i < p->np; i++)
         for (size_t j = 0; j < p->mp; j++) {
@@ -79,6 +80,7 @@ int fe__sk_load_f64(fe__sk *p, const double *s, size_t lds) {
 }
 
 int fe__sk_load_f32(fe__sk *p, fe__emd_kernel kern, const float *s, size_t lds) {
+    p->kready = 0;
 #if FE__EMD_HAVE_AVX2
     if (kern == FE__EMD_AVX2) return fe__sk_load_f32_avx2(p, s, lds);
 #else
@@ -99,12 +101,14 @@ int fe__sk_load_f32(fe__sk *p, fe__emd_kernel kern, const float *s, size_t lds) 
     return isfinite(total);
 }
 
-int fe__sk_load_f32t(fe__sk *p, fe__emd_kernel kern, const float *t, size_t ldt) {
+int fe__sk_load_f32t(fe__sk *p, fe__emd_kernel kern, const float *t, size_t ldt, double eps) {
 #if FE__EMD_HAVE_AVX2
-    if (kern == FE__EMD_AVX2) return fe__sk_load_f32t_avx2(p, t, ldt);
+    if (kern == FE__EMD_AVX2) return fe__sk_load_f32t_avx2(p, t, ldt, eps);
 #else
     (void)kern;
 #endif
+    (void)eps;
+    p->kready = 0;
     double total = 0, smax = -INFINITY, smin = INFINITY;
     for (size_t i = 0; i < p->np; i++)
         for (size_t j = 0; j < p->mp; j++) {
@@ -154,7 +158,7 @@ void fe__sk_prepare_f32(fe__sk *p, fe__emd_kernel kern, const double *a, const d
         p->eps = eps;
         for (size_t i = 0; i < p->np; i++) p->a[i] = i < p->n ? a[i] : 0.0;
         for (size_t j = 0; j < p->mp; j++) p->b[j] = j < p->m ? b[j] : 0.0;
-        fe__sk_kernel_fast_avx2(p);
+        if (!p->kready) fe__sk_kernel_fast_avx2(p);   /* else the load made it, with this eps */
         return;
     }
 #endif

@@ -837,10 +837,11 @@ FE_TEST(emd_gemm_kernels) {
 
 FE_TEST(emd_load_transposed) {
     /* the transposed load (the re-rank's) equals the row-major one on the transposed matrix,
-     * bit for bit, both kernels, odd shapes (padding lanes and negative maxima) */
+     * bit for bit, both kernels, odd shapes (padding lanes and negative maxima); with eps its
+     * fused kernel equals the row-major load's fe__sk_prepare_f32, bit for bit */
     synth_rng rng = {5};
     size_t sizes[][2] = {{16, 16}, {1, 1}, {3, 5}, {9, 9}, {13, 7}, {17, 4}, {64, 64}};
-    int checked = 0;
+    int checked = 0, fused = 0;
     for (int kern = 0; kern < n_kernels(); kern++)
         for (size_t sz = 0; sz < sizeof sizes / sizeof *sizes; sz++)
             for (int neg = 0; neg < 2; neg++) {
@@ -853,16 +854,27 @@ FE_TEST(emd_load_transposed) {
                 fe__sk p1, p2;
                 fe__sk_bind(&p1, m1, n, m);
                 fe__sk_bind(&p2, m2, n, m);
+                double ab[64];
+                for (size_t i = 0; i < 64; i++) ab[i] = 1.0 / 64;
                 CHECK(fe__sk_load_f32(&p1, (fe__emd_kernel)kern, S, m) == 1);
-                CHECK(fe__sk_load_f32t(&p2, (fe__emd_kernel)kern, T, ldt) == 1);
+                CHECK(fe__sk_load_f32t(&p2, (fe__emd_kernel)kern, T, ldt, 0.0) == 1);
                 CHECK(memcmp(p1.s, p2.s, p1.np * p1.mp * sizeof(double)) == 0);
-                CHECK(p1.cmin == p2.cmin && p1.cmax == p2.cmax);
+                CHECK(p1.cmin == p2.cmin && p1.cmax == p2.cmax && !p2.kready);
+                CHECK(fe__sk_load_f32t(&p2, (fe__emd_kernel)kern, T, ldt, 0.05) == 1);
+                CHECK(memcmp(p1.s, p2.s, p1.np * p1.mp * sizeof(double)) == 0);
+                fused += p2.kready;
+                fe__sk_prepare_f32(&p1, (fe__emd_kernel)kern, ab, ab, 0.05);
+                fe__sk_prepare_f32(&p2, (fe__emd_kernel)kern, ab, ab, 0.05);
+                CHECK(memcmp(p1.K, p2.K, p1.np * p1.mp * sizeof(double)) == 0);
                 T[(m - 1) * ldt + n - 1] = NAN;
-                CHECK(fe__sk_load_f32t(&p2, (fe__emd_kernel)kern, T, ldt) == 0);
+                CHECK(fe__sk_load_f32t(&p2, (fe__emd_kernel)kern, T, ldt, 0.05) == 0);
+                T[(m - 1) * ldt + n - 1] = -INFINITY;
+                CHECK(fe__sk_load_f32t(&p2, (fe__emd_kernel)kern, T, ldt, 0.05) == 0);
                 free(S); free(T); fe__aligned_free(m1); fe__aligned_free(m2);
                 checked++;
             }
-    NOTE("%d matrices", checked);
+    NOTE("%d matrices, %d with the fused float kernel", checked, fused);
+    CHECK(n_kernels() < 2 || fused > 0);
 }
 
 FE_TEST(emd_kernels_agree) {
