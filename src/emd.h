@@ -168,6 +168,11 @@ fe_status fe__emd_check_pair(const double *sim, size_t n, size_t m, const double
  * paper's rule; a side with no mass becomes uniform and sets FE_EMD_FLAG_UNIFORM_FALLBACK.
  * fe__emd_sc_raw: SC row and column cost sums of s (n rows of stride lds). */
 void fe__emd_normalise(double *w, size_t n, uint32_t *flags);
+/* The same, bit for bit, with the kernel's divisions. */
+void fe__emd_normalise_k(fe__emd_kernel kern, double *w, size_t n, uint32_t *flags);
+#if FE__EMD_HAVE_AVX2
+void fe__emd_normalise_avx2(double *w, size_t n, uint32_t *flags);
+#endif
 void fe__emd_sc_raw(const double *s, size_t lds, size_t n, size_t m, double *a, double *b);
 
 /* ---- exact solvers (emd_exact.c), double -------------------------------------------------- */

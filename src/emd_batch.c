@@ -91,13 +91,13 @@ static int masses(const rerank_ctx *cx, const fe__sk *p, size_t k, uint32_t *fla
         }
     } else {   /* APC: <q_i, g_bar> in the candidate's last T row, <q_bar, g_j> in qb */
         const float *ga = cx->T + (k * cx->mb + m) * cx->ldt, *qb = cx->qb + k * cx->mb;
-        double total = 0;
-        for (size_t i = 0; i < n; i++) total += a[i] = ga[i];
-        for (size_t j = 0; j < m; j++) total += b[j] = qb[j];
-        if (!isfinite(total)) return 0;
+        double t[4] = {0, 0, 0, 0};   /* finite iff every term is (no overflow from floats) */
+        for (size_t i = 0; i < n; i++) t[i & 3] += a[i] = ga[i];
+        for (size_t j = 0; j < m; j++) t[j & 3] += b[j] = qb[j];
+        if (!isfinite((t[0] + t[1]) + (t[2] + t[3]))) return 0;
     }
-    fe__emd_normalise(a, n, flags);
-    fe__emd_normalise(b, m, flags);
+    fe__emd_normalise_k(cx->kern, a, n, flags);
+    fe__emd_normalise_k(cx->kern, b, m, flags);
     return 1;
 }
 
