@@ -1,7 +1,9 @@
 /*
  * bench_emd.c — stage 2 speed: re-rank of K = 100 candidates per query on one core (4x4 grid,
  * 256-d patches, APC, Sinkhorn with the paper's stop rule), split into the cost GEMM and the
- * Sinkhorn part; the 8x8 grid; fixed 100 iterations; exact solvers per pair.
+ * Sinkhorn part; the stop rule firing after the first iteration (real faces stop after ~2:
+ * the issue's <= 0.3 ms target is read there and on search_lfw_600); the 8x8 grid; fixed 100
+ * iterations; exact solvers per pair.
  *
  * Data: a synthetic gallery with face-like patch statistics (tests/emd_synth.h, calibrated on
  * the fixtures) bigger than the L3 cache, candidates scattered in it as the search will pass
@@ -207,6 +209,9 @@ static void report_grid(const char *label, size_t n, size_t d, size_t faces) {
     double t = time_rerank(&g, &qs, &o, &it);
     double tg = time_gemm(&g, &qs, 1), tgc = time_gemm(&g, &qs, 0);
     double flop = 2.0 * (double)(n + 1) * KC * (n + 1) * d;   /* useful: (n + 1) x (n + 1) per pair */
+    double it1, t1;
+    o.stop_threshold = 1e300;   /* fires after the first iteration */
+    t1 = time_rerank(&g, &qs, &o, &it1);
     o.stop_threshold = 0;
     double t100 = time_rerank(&g, &qs, &o, &it100);
     o.stop_threshold = 0.1;
@@ -222,6 +227,8 @@ static void report_grid(const char *label, size_t n, size_t d, size_t faces) {
            "prefetches the next chunk during the GEMM instead)\n", tgc * 1e3, flop / tgc / 1e9);
     printf("    the rest (weights, kernel, Sinkhorn): %7.3f ms/query = %.2f us/pair, "
            "%.1f ns/iteration\n", (t - tg) * 1e3, (t - tg) / KC * 1e6, (t - tg) / KC / it * 1e9);
+    printf("  re-rank, APC, Sinkhorn, stop after 1 iteration (real faces: ~2): %7.3f ms/query "
+           "(%.2f us/pair beyond the GEMM)\n", t1 * 1e3, (t1 - tg) / KC * 1e6);
     printf("  re-rank, APC, Sinkhorn, fixed 100 iterations: %7.3f ms/query (%.2f us/pair beyond "
            "the GEMM)\n", t100 * 1e3, (t100 - tg) / KC * 1e6);
     printf("  re-rank, APC, exact (transport, SSP):  %8.3f ms/query (%.2f us/pair beyond the GEMM, "
@@ -238,7 +245,8 @@ FE_BENCH(emd_rerank) {
            "(1.4 ms/query), POT Sinkhorn ~500 us/pair, POT exact 54 us/pair\n",
            fe__emd_kernel_pick() == FE__EMD_AVX2 ? "avx2" : "ref", NQ, RUNS);
     printf("machine state: the GEMM kernel on L1-resident data runs at %.1f GFLOP/s now "
-           "(~80 when this machine is quiet; peak %.0f)\n", calibrate(), fe_b_peak_gflops());
+           "(~90 when this machine is quiet; peak %.0f; AVX2 FMA measured ~101 on this VM)\n",
+           calibrate(), fe_b_peak_gflops());
     report_grid("4x4 grid", 16, 256, 4000);
     report_grid("8x8 grid", 64, 128, 2000);
 }
