@@ -3,8 +3,9 @@
  * portable versions in emd_gemm.c / emd_sinkhorn.c are the reference they are tested against.
  *
  *   fe__emd_gemm_cost_avx2 T = B Q^T, B given as row pointers: 6 x 16 blocks (6 B rows
- *                          broadcast against 16 packed query rows), B streamed once
- *                          (outer loop, prefetched) while the query panels stay in L1.
+ *                          broadcast against 16 packed query rows; 4 x 16 with the q_bar
+ *                          dots fused for one panel), B streamed once (outer loop,
+ *                          prefetched) while the query panels stay in L1.
  *   fe__emd_exp_neg_avx2   exp(x), x <= 0, in double: 2^k e^r, |r| <= ln2/2, degree-13 Taylor
  *                          by Estrin's scheme.
  *   fe__sk_kernel_avx2     K' = exp(-(c - cmin)/eps) with padding (emd.h).
@@ -102,6 +103,55 @@ INLINE void qbar_block(const int MR, size_t d, const float *qbar, const float *c
     }
 }
 
+/* cost_block and qbar_block in one pass, for one panel (n <= 16): 4 rows leave registers for
+ * the 4 q_bar sums (8 lanes along k, summed as qbar_block does: the same qb bit for bit), and
+ * the B rows are read once instead of twice. */
+INLINE void cost_qbar_block(const int MR, size_t d, const float *P, const float *qbar,
+                            const float *const *B, float *T, size_t ldt, float *qb, fe__pf *pf) {
+    __m256 acc[6][2], aq[4];
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = aq[r] = _mm256_setzero_ps();
+    const float *const *pr = pf ? pf->rows : NULL;
+    size_t row = pf ? pf->row : 0, nrow = pf ? pf->n_rows : 0, off = pf ? pf->off : 0;
+    const size_t rb = pf ? pf->row_bytes : 0;
+    size_t k = 0;
+    for (; k + 8 <= d; k += 8) {
+        for (int h = 0; h < 2; h++)   /* the cursor as cost_block steps it: 2 lines per 4 k */
+            if (row < nrow) {
+                const char *l = (const char *)pr[row] + off;
+                _mm_prefetch(l, _MM_HINT_T1);
+                _mm_prefetch(l + 64, _MM_HINT_T1);
+                off += 128;
+                if (off >= rb) off = 0, row++;
+            }
+        const __m256 q = _mm256_loadu_ps(qbar + k);
+#pragma GCC unroll 4
+        for (int r = 0; r < MR; r++) aq[r] = _mm256_fmadd_ps(_mm256_loadu_ps(B[r] + k), q, aq[r]);
+#pragma GCC unroll 8
+        for (int s = 0; s < 8; s++) cost_step(MR, k + (size_t)s, P, B, acc);
+    }
+    for (size_t kk = k; kk < d; kk++) cost_step(MR, kk, P, B, acc);
+    if (pf) pf->row = row, pf->off = off;
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; r++) {
+        _mm256_storeu_ps(T + (size_t)r * ldt, acc[r][0]);
+        _mm256_storeu_ps(T + (size_t)r * ldt + 8, acc[r][1]);
+        float s = hsum8(aq[r]);
+        for (size_t kk = k; kk < d; kk++) s += qbar[kk] * B[r][kk];
+        qb[r] = s;
+    }
+}
+
+#define COST_QBAR(MR)                                                                         \
+    static void cost_q##MR(size_t d, const float *P, const float *qbar, const float *const *B,\
+                           float *T, size_t ldt, float *qb, fe__pf *pf) {                    \
+        cost_qbar_block(MR, d, P, qbar, B, T, ldt, qb, pf);                                  \
+    }
+COST_QBAR(1) COST_QBAR(2) COST_QBAR(3) COST_QBAR(4)
+typedef void (*cost_q_fn)(size_t, const float *, const float *, const float *const *, float *,
+                          size_t, float *, fe__pf *);
+static const cost_q_fn cost_q_table[4] = {cost_q1, cost_q2, cost_q3, cost_q4};
+
 #define COST_BLOCK(MR)                                                                        \
     static void cost_##MR(size_t d, const float *P, size_t panels, const float *qbar,        \
                           const float *const *B, float *T, size_t ldt, float *qb,            \
@@ -121,6 +171,16 @@ void fe__emd_gemm_cost_avx2(size_t n, size_t d, const float *P, const float *qba
                             int jit) {
     const size_t panels = (n + 15) / 16;
     if (pf && pf->row >= pf->n_rows) pf = NULL;
+    if (qbar && panels == 1) {   /* the 4x4 grid with APC */
+        for (size_t j = 0, mr; j < N; j += mr) {
+            mr = N - j < 4 ? N - j : 4;
+            for (size_t p = j + 34; jit && p < j + 34 + mr && p < N; p++)
+                for (size_t k = 0; k < d; k += 16) _mm_prefetch((const char *)(B[p] + k), _MM_HINT_T1);
+            cost_q_table[mr - 1](d, P, qbar, B + j, T + j * ldt, ldt, qb + j, pf);
+            if (pf && pf->row >= pf->n_rows) pf = NULL;
+        }
+        return;
+    }
     for (size_t j = 0, mr; j < N; j += mr) {
         mr = N - j < 6 ? N - j : 6;
         /* cold B: rows two candidates ahead into L2 (candidate blocks sit at random places) */
