@@ -30,8 +30,8 @@ typedef enum fe__emd_kernel { FE__EMD_REF = 0, FE__EMD_AVX2 = 1 } fe__emd_kernel
 #endif
 
 /* A prefetch cursor over rows that will be read soon: fe__pf_step issues a few L2 prefetches
- * and advances, so a compute-bound loop can stream the next data in without stalling on a
- * burst of misses. */
+ * and advances, so a compute-bound loop (the cost GEMM) can stream the next data in without
+ * stalling on a burst of misses. */
 typedef struct fe__pf {
     const float *const *rows;
     size_t n_rows, row_bytes, row, off;
@@ -49,20 +49,25 @@ fe__emd_kernel fe__emd_kernel_pick(void);
 
 /* ---- cost GEMM (swap point, emd_gemm.c) -----------------------------------------------------
  * C[i*ldc + j] = sum_k A[i*lda + k] * B[j*ldb + k], i < M, j < N ("NT": both operands are rows
- * of length K). Float in, float out. These are the only GEMM calls of stage 2, so the engine's
- * SGEMM can replace their bodies and nothing else changes. */
-void fe__emd_gemm_nt(fe__emd_kernel kern, size_t M, size_t N, size_t K, const float *A,
-                     size_t lda, const float *B, size_t ldb, float *C, size_t ldc);
+ * of length K), float, 8 partial sums per dot product: the portable reference. */
 void fe__emd_gemm_nt_ref(size_t M, size_t N, size_t K, const float *A, size_t lda,
                          const float *B, size_t ldb, float *C, size_t ldc);
-/* The same with B given as N row pointers (rows of K floats anywhere in memory). */
-void fe__emd_gemm_rows(fe__emd_kernel kern, size_t M, size_t N, size_t K, const float *A,
-                       size_t lda, const float *const *B, float *C, size_t ldc);
-void fe__emd_gemm_rows_ref(size_t M, size_t N, size_t K, const float *A, size_t lda,
-                           const float *const *B, float *C, size_t ldc);
+/* The re-rank's GEMM, transposed: T[j*ldt + i] = <q_i, B_j> for the n query rows q_i (rows i
+ * in [n, fe__emd_panel_rows(n)) get 0; ldt >= that), and qb[j] = <qbar, B_j> when qbar is not
+ * NULL. Q: n x d row-major (the portable kernel reads it); P: Q packed by fe__emd_pack_query
+ * (the SIMD kernel reads it; 32-byte aligned): panels of 16 rows, each d x 16 floats k-major,
+ * fe__emd_panel_rows(n) * d floats in all. pf (may be NULL): rows to stream into L2
+ * meanwhile, 2 lines per 4 k-steps (the next chunk: the GEMM is compute-bound and leaves the
+ * memory system idle); jit: B itself is cold, prefetch its rows two candidates ahead. */
+size_t fe__emd_panel_rows(size_t n);
+void fe__emd_pack_query(const float *Q, size_t n, size_t d, float *P);
+void fe__emd_gemm_cost(fe__emd_kernel kern, size_t n, size_t d, const float *Q, const float *P,
+                       const float *qbar, size_t N, const float *const *B, float *T, size_t ldt,
+                       float *qb, fe__pf *pf, int jit);
 #if FE__EMD_HAVE_AVX2
-void fe__emd_gemm_rows_avx2(size_t M, size_t N, size_t K, const float *A, size_t lda,
-                            const float *const *B, float *C, size_t ldc);
+void fe__emd_gemm_cost_avx2(size_t n, size_t d, const float *P, const float *qbar, size_t N,
+                            const float *const *B, float *T, size_t ldt, float *qb, fe__pf *pf,
+                            int jit);
 /* y[i] = exp(x[i]) for x[i] <= 0 (finite): relative error <= 4.5e-16 (tested); results below
  * 2^-1022 are flushed to 0. */
 void fe__emd_exp_neg_avx2(const double *x, double *y, size_t n);
@@ -84,6 +89,7 @@ typedef struct fe__sk {
     double  eps;
     double  cmin;    /* min c_ij; sigma = exp(-cmin/eps)                                       */
     double  cmax;    /* max c_ij (set by the loads)                                            */
+    int     kready;  /* K' already computed by the load (fe__sk_load_f32t with eps)            */
 } fe__sk;
 
 /* Doubles needed by fe__sk_bind for an n x m problem (0 on overflow). */
@@ -94,13 +100,17 @@ void fe__sk_bind(fe__sk *p, double *mem, size_t n, size_t m);
  * finite. */
 int fe__sk_load_f64(fe__sk *p, const double *s, size_t lds);
 int fe__sk_load_f32(fe__sk *p, fe__emd_kernel kern, const float *s, size_t lds);
+/* The same from a transposed matrix, s_ij = t[j*ldt + i] (fe__emd_gemm_cost's output; ldt >= n
+ * rounded up to 8). eps > 0: the AVX2 kernel also computes K' in float in the same pass where
+ * fe__sk_prepare_f32 would (p->kready; the prepare then keeps it). */
+int fe__sk_load_f32t(fe__sk *p, fe__emd_kernel kern, const float *t, size_t ldt, double eps);
 /* Builds K' from p->s (after a load) and copies the masses a (n), b (m) in. */
 void fe__sk_prepare(fe__sk *p, fe__emd_kernel kern, const double *a, const double *b, double eps);
-/* fe__sk_prepare for a problem loaded by fe__sk_load_f32 from s (the same s, lds): the AVX2
- * kernel then computes K' in float (its inputs came from a float GEMM, so that is their
- * accuracy), unless the exponents would leave float's range. */
-void fe__sk_prepare_f32(fe__sk *p, fe__emd_kernel kern, const float *s, size_t lds,
-                        const double *a, const double *b, double eps);
+/* fe__sk_prepare for a problem loaded from floats (fe__sk_load_f32 or _f32t): the AVX2 kernel
+ * then computes K' in float (its inputs came from a float GEMM, so that is their accuracy),
+ * unless the exponents would leave float's range. */
+void fe__sk_prepare_f32(fe__sk *p, fe__emd_kernel kern, const double *a, const double *b,
+                        double eps);
 /* Starting point r = 1, c = 1 in the paper's scale; returns sigma. */
 double fe__sk_start(fe__sk *p);
 /* One iteration: r = a/(K'c), c = b/(K'^T r). *change = mean|r' - r'_prev| (divide by sigma
@@ -111,10 +121,9 @@ int fe__sk_step_ref(fe__sk *p, double *change);
 
 /* fe__sk_start, then fe__sk_step until the stop rule (thr in the paper's scale; 0: never),
  * max_iter, or under/overflow. Returns the iterations run; *fired = the stop rule held;
- * *last_change = mean|r - r_prev| of the last iteration (paper scale); *bad = see step.
- * pf (may be NULL): rows to stream into L2 meanwhile (16 x 16 SIMD loop only). */
+ * *last_change = mean|r - r_prev| of the last iteration (paper scale); *bad = see step. */
 uint32_t fe__sk_iterate(fe__sk *p, fe__emd_kernel kern, uint32_t max_iter, double thr,
-                        double *last_change, int *fired, int *bad, fe__pf *pf);
+                        double *last_change, int *fired, int *bad);
 /* Log-domain iterations on the same problem (uses p->s, p->a, p->b; potentials in p->work).
  * Same outputs as fe__sk_iterate. */
 uint32_t fe__sk_iterate_log(fe__sk *p, uint32_t max_iter, double thr, double *last_change,
@@ -125,18 +134,18 @@ int fe__sk_finish(fe__sk *p, fe__emd_kernel kern, int log, double *plan, fe_emd_
 
 #if FE__EMD_HAVE_AVX2
 int fe__sk_load_f32_avx2(fe__sk *p, const float *s, size_t lds);
+int fe__sk_load_f32t_avx2(fe__sk *p, const float *t, size_t ldt, double eps);
 void fe__sk_kernel_avx2(fe__sk *p);
-/* K' from the float similarities s (row stride lds) with the float exp; exponents must stay
- * >= -87 (fe__sk_prepare_f32 checks). */
-void fe__sk_kernel_fast_avx2(fe__sk *p, const float *s, size_t lds);
+/* K' from p->s (float values) with the float exp; exponents must stay >= -87
+ * (fe__sk_prepare_f32 checks). */
+void fe__sk_kernel_fast_avx2(fe__sk *p);
 /* y = exp(x) for x <= 0 in float: relative error ~2e-7; below -87.3 flushed to 0. */
 void fe__emd_expf_neg_avx2(const float *x, float *y, size_t n);
 int fe__sk_step_avx2(fe__sk *p, double *change);
 /* The scaling loop for np == mp == 16 (the 4x4 grid), bit-identical to repeated
- * fe__sk_step_avx2; thr_scaled and *change in the r' scale. pf (may be NULL) is stepped by 8
- * lines per iteration. */
+ * fe__sk_step_avx2; thr_scaled and *change in the r' scale. */
 uint32_t fe__sk_iterate16_avx2(fe__sk *p, uint32_t max_iter, double thr_scaled, double *change,
-                               int *fired, int *bad, fe__pf *pf);
+                               int *fired, int *bad);
 int fe__sk_finish_avx2(fe__sk *p, double *plan, fe_emd_stats *st);
 #endif
 
@@ -145,7 +154,7 @@ int fe__sk_finish_avx2(fe__sk *p, double *plan, fe_emd_stats *st);
  * st->flags is kept (weight flags) and FE_EMD_FLAG_UNDERFLOW added when the log domain ran
  * after a failure. */
 fe_status fe__sk_solve(fe__sk *p, fe__emd_kernel kern, const fe_emd_options *opt, double *plan,
-                       fe_emd_stats *st, fe__pf *pf);
+                       fe_emd_stats *st);
 /* The log-domain solve alone (after a failed plain run, or on request). */
 fe_status fe__sk_solve_log(fe__sk *p, const fe_emd_options *opt, double *plan, fe_emd_stats *st);
 
@@ -159,6 +168,11 @@ fe_status fe__emd_check_pair(const double *sim, size_t n, size_t m, const double
  * paper's rule; a side with no mass becomes uniform and sets FE_EMD_FLAG_UNIFORM_FALLBACK.
  * fe__emd_sc_raw: SC row and column cost sums of s (n rows of stride lds). */
 void fe__emd_normalise(double *w, size_t n, uint32_t *flags);
+/* The same, bit for bit, with the kernel's divisions. */
+void fe__emd_normalise_k(fe__emd_kernel kern, double *w, size_t n, uint32_t *flags);
+#if FE__EMD_HAVE_AVX2
+void fe__emd_normalise_avx2(double *w, size_t n, uint32_t *flags);
+#endif
 void fe__emd_sc_raw(const double *s, size_t lds, size_t n, size_t m, double *a, double *b);
 
 /* ---- exact solvers (emd_exact.c), double -------------------------------------------------- */

@@ -2,9 +2,10 @@
  * emd_avx2.c — AVX2+FMA kernels of stage 2, chosen at run time (fe__emd_kernel_pick); the
  * portable versions in emd_gemm.c / emd_sinkhorn.c are the reference they are tested against.
  *
- *   fe__emd_gemm_rows_avx2 C = A B^T on rows of length K, B given as row pointers: 4x3 blocks
- *                          of dot products (edges 3 and 2), 8 lanes along K, B streamed once
- *                          (outer loop, prefetched) while A stays in L1.
+ *   fe__emd_gemm_cost_avx2 T = B Q^T, B given as row pointers: 6 x 16 blocks (6 B rows
+ *                          broadcast against 16 packed query rows; 4 x 16 with the q_bar
+ *                          dots fused for one panel), B streamed once (outer loop,
+ *                          prefetched) while the query panels stay in L1.
  *   fe__emd_exp_neg_avx2   exp(x), x <= 0, in double: 2^k e^r, |r| <= ln2/2, degree-13 Taylor
  *                          by Estrin's scheme.
  *   fe__sk_kernel_avx2     K' = exp(-(c - cmin)/eps) with padding (emd.h).
@@ -32,102 +33,161 @@ INLINE float hsum8(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-/* One MR x NR block of C (MR <= 4, NR <= 3, compile-time constants after inlining). B rows
- * come as separate pointers, so candidates scattered over a gallery need no gather copy. */
-INLINE void gemm_block(const int MR, const int NR, size_t K, const float *A, size_t lda,
-                       const float *const *B, float *C, size_t ldc) {
-    __m256 acc[4][3];
-#pragma GCC unroll 4
-    for (int i = 0; i < MR; i++)
-#pragma GCC unroll 3
-        for (int j = 0; j < NR; j++) acc[i][j] = _mm256_setzero_ps();
+/* ---- cost GEMM -------------------------------------------------------------------------------
+ * T[j][i] = <q_i, B_j>: lanes run over the query rows i (packed panels of 16, k-major, built
+ * once per query), the candidate rows B_j are broadcast a float at a time. An MR x 16 block
+ * keeps 2*MR accumulators and needs no horizontal sums, so it runs close to the FMA peak where
+ * a dot-product form (8 lanes along k, 4 x 3 blocks, horizontal sums) lost ~20 % to its
+ * reductions (67 -> 87 GFLOP/s on a 4x4-grid chunk in L2, 71 -> 96 on 8x8). */
+INLINE void cost_step(const int MR, size_t k, const float *P, const float *const *B,
+                      __m256 acc[6][2]) {
+    __m256 q0 = _mm256_load_ps(P + 16 * k), q1 = _mm256_load_ps(P + 16 * k + 8);
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; r++) {
+        __m256 b = _mm256_broadcast_ss(B[r] + k);
+        acc[r][0] = _mm256_fmadd_ps(b, q0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(b, q1, acc[r][1]);
+    }
+}
+
+INLINE void cost_block(const int MR, size_t d, const float *P, const float *const *B, float *T,
+                       size_t ldt, fe__pf *pf) {
+    __m256 acc[6][2];
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    /* the cursor in locals (registers), two adjacent lines per step: a prefetch past the end
+     * of a row is harmless */
+    const float *const *pr = pf ? pf->rows : NULL;
+    size_t row = pf ? pf->row : 0, nrow = pf ? pf->n_rows : 0, off = pf ? pf->off : 0;
+    const size_t rb = pf ? pf->row_bytes : 0;
     size_t k = 0;
-    for (; k + 8 <= K; k += 8) {
-        __m256 bv[3];
-#pragma GCC unroll 3
-        for (int j = 0; j < NR; j++) bv[j] = _mm256_loadu_ps(B[j] + k);
-#pragma GCC unroll 4
-        for (int i = 0; i < MR; i++) {
-            __m256 av = _mm256_loadu_ps(A + (size_t)i * lda + k);
-#pragma GCC unroll 3
-            for (int j = 0; j < NR; j++) acc[i][j] = _mm256_fmadd_ps(av, bv[j], acc[i][j]);
+    for (; k + 4 <= d; k += 4) {
+        if (row < nrow) {
+            const char *l = (const char *)pr[row] + off;
+            _mm_prefetch(l, _MM_HINT_T1);
+            _mm_prefetch(l + 64, _MM_HINT_T1);
+            off += 128;
+            if (off >= rb) off = 0, row++;
         }
+        cost_step(MR, k, P, B, acc);
+        cost_step(MR, k + 1, P, B, acc);
+        cost_step(MR, k + 2, P, B, acc);
+        cost_step(MR, k + 3, P, B, acc);
     }
-    if (k < K) { /* tail of K: masked loads read nothing past the row */
-        static const int32_t lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-        __m256i mask = _mm256_loadu_si256((const __m256i *)(lanes + 8 - (K - k)));
-        __m256 bv[3];
-#pragma GCC unroll 3
-        for (int j = 0; j < NR; j++) bv[j] = _mm256_maskload_ps(B[j] + k, mask);
+    for (; k < d; k++) cost_step(MR, k, P, B, acc);
+    if (pf) pf->row = row, pf->off = off;
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; r++) {
+        _mm256_storeu_ps(T + (size_t)r * ldt, acc[r][0]);
+        _mm256_storeu_ps(T + (size_t)r * ldt + 8, acc[r][1]);
+    }
+}
+
+/* qb[r] = <qbar, B_r>, MR rows (just read by cost_block, so from L1): 8 lanes along k */
+INLINE void qbar_block(const int MR, size_t d, const float *qbar, const float *const *B,
+                       float *qb) {
+    __m256 acc[6];
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; r++) acc[r] = _mm256_setzero_ps();
+    size_t k = 0;
+    for (; k + 8 <= d; k += 8) {
+        __m256 q = _mm256_loadu_ps(qbar + k);
+#pragma GCC unroll 6
+        for (int r = 0; r < MR; r++) acc[r] = _mm256_fmadd_ps(_mm256_loadu_ps(B[r] + k), q, acc[r]);
+    }
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; r++) {
+        float s = hsum8(acc[r]);
+        for (size_t kk = k; kk < d; kk++) s += qbar[kk] * B[r][kk];
+        qb[r] = s;
+    }
+}
+
+/* cost_block and qbar_block in one pass, for one panel (n <= 16): 4 rows leave registers for
+ * the 4 q_bar sums (8 lanes along k, summed as qbar_block does: the same qb bit for bit), and
+ * the B rows are read once instead of twice. */
+INLINE void cost_qbar_block(const int MR, size_t d, const float *P, const float *qbar,
+                            const float *const *B, float *T, size_t ldt, float *qb, fe__pf *pf) {
+    __m256 acc[6][2], aq[4];
 #pragma GCC unroll 4
-        for (int i = 0; i < MR; i++) {
-            __m256 av = _mm256_maskload_ps(A + (size_t)i * lda + k, mask);
-#pragma GCC unroll 3
-            for (int j = 0; j < NR; j++) acc[i][j] = _mm256_fmadd_ps(av, bv[j], acc[i][j]);
-        }
+    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = aq[r] = _mm256_setzero_ps();
+    const float *const *pr = pf ? pf->rows : NULL;
+    size_t row = pf ? pf->row : 0, nrow = pf ? pf->n_rows : 0, off = pf ? pf->off : 0;
+    const size_t rb = pf ? pf->row_bytes : 0;
+    size_t k = 0;
+    for (; k + 8 <= d; k += 8) {
+        for (int h = 0; h < 2; h++)   /* the cursor as cost_block steps it: 2 lines per 4 k */
+            if (row < nrow) {
+                const char *l = (const char *)pr[row] + off;
+                _mm_prefetch(l, _MM_HINT_T1);
+                _mm_prefetch(l + 64, _MM_HINT_T1);
+                off += 128;
+                if (off >= rb) off = 0, row++;
+            }
+        const __m256 q = _mm256_loadu_ps(qbar + k);
+#pragma GCC unroll 4
+        for (int r = 0; r < MR; r++) aq[r] = _mm256_fmadd_ps(_mm256_loadu_ps(B[r] + k), q, aq[r]);
+#pragma GCC unroll 8
+        for (int s = 0; s < 8; s++) cost_step(MR, k + (size_t)s, P, B, acc);
     }
-    if (MR == 4) {
-        /* per column, the 4 rows' sums at once: [sum acc0, sum acc1, sum acc2, sum acc3] */
-#pragma GCC unroll 3
-        for (int j = 0; j < NR; j++) {
-            __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(acc[0][j], acc[1][j]),
-                                      _mm256_hadd_ps(acc[2][j], acc[3][j]));
-            __m128 v = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-            _mm_store_ss(C + j, v);
-            _mm_store_ss(C + ldc + j, _mm_movehdup_ps(v));
-            _mm_store_ss(C + 2 * ldc + j, _mm_movehl_ps(v, v));
-            _mm_store_ss(C + 3 * ldc + j, _mm_shuffle_ps(v, v, 3));
+    for (size_t kk = k; kk < d; kk++) cost_step(MR, kk, P, B, acc);
+    if (pf) pf->row = row, pf->off = off;
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; r++) {
+        _mm256_storeu_ps(T + (size_t)r * ldt, acc[r][0]);
+        _mm256_storeu_ps(T + (size_t)r * ldt + 8, acc[r][1]);
+        float s = hsum8(aq[r]);
+        for (size_t kk = k; kk < d; kk++) s += qbar[kk] * B[r][kk];
+        qb[r] = s;
+    }
+}
+
+#define COST_QBAR(MR)                                                                         \
+    static void cost_q##MR(size_t d, const float *P, const float *qbar, const float *const *B,\
+                           float *T, size_t ldt, float *qb, fe__pf *pf) {                    \
+        cost_qbar_block(MR, d, P, qbar, B, T, ldt, qb, pf);                                  \
+    }
+COST_QBAR(1) COST_QBAR(2) COST_QBAR(3) COST_QBAR(4)
+typedef void (*cost_q_fn)(size_t, const float *, const float *, const float *const *, float *,
+                          size_t, float *, fe__pf *);
+static const cost_q_fn cost_q_table[4] = {cost_q1, cost_q2, cost_q3, cost_q4};
+
+#define COST_BLOCK(MR)                                                                        \
+    static void cost_##MR(size_t d, const float *P, size_t panels, const float *qbar,        \
+                          const float *const *B, float *T, size_t ldt, float *qb,            \
+                          fe__pf *pf) {                                                      \
+        for (size_t p = 0; p < panels; p++)                                                  \
+            cost_block(MR, d, P + p * 16 * d, B, T + 16 * p, ldt, pf);                       \
+        if (qbar) qbar_block(MR, d, qbar, B, qb);                                            \
+    }
+COST_BLOCK(1) COST_BLOCK(2) COST_BLOCK(3) COST_BLOCK(4) COST_BLOCK(5) COST_BLOCK(6)
+
+typedef void (*cost_fn)(size_t, const float *, size_t, const float *, const float *const *,
+                        float *, size_t, float *, fe__pf *);
+static const cost_fn cost_table[6] = {cost_1, cost_2, cost_3, cost_4, cost_5, cost_6};
+
+void fe__emd_gemm_cost_avx2(size_t n, size_t d, const float *P, const float *qbar, size_t N,
+                            const float *const *B, float *T, size_t ldt, float *qb, fe__pf *pf,
+                            int jit) {
+    const size_t panels = (n + 15) / 16;
+    if (pf && pf->row >= pf->n_rows) pf = NULL;
+    if (qbar && panels == 1) {   /* the 4x4 grid with APC */
+        for (size_t j = 0, mr; j < N; j += mr) {
+            mr = N - j < 4 ? N - j : 4;
+            for (size_t p = j + 34; jit && p < j + 34 + mr && p < N; p++)
+                for (size_t k = 0; k < d; k += 16) _mm_prefetch((const char *)(B[p] + k), _MM_HINT_T1);
+            cost_q_table[mr - 1](d, P, qbar, B + j, T + j * ldt, ldt, qb + j, pf);
+            if (pf && pf->row >= pf->n_rows) pf = NULL;
         }
         return;
     }
-#pragma GCC unroll 4
-    for (int i = 0; i < MR; i++)
-#pragma GCC unroll 3
-        for (int j = 0; j < NR; j++) C[(size_t)i * ldc + j] = hsum8(acc[i][j]);
-}
-
-#define GEMM_BLOCK(MR, NR)                                                                   \
-    static void gemm_##MR##x##NR(size_t K, const float *A, size_t lda,                       \
-                                 const float *const *B, float *C, size_t ldc) {              \
-        gemm_block(MR, NR, K, A, lda, B, C, ldc);                                            \
-    }
-GEMM_BLOCK(4, 3) GEMM_BLOCK(4, 2) GEMM_BLOCK(4, 1)
-GEMM_BLOCK(3, 3) GEMM_BLOCK(3, 2) GEMM_BLOCK(3, 1)
-GEMM_BLOCK(2, 3) GEMM_BLOCK(2, 2) GEMM_BLOCK(2, 1)
-GEMM_BLOCK(1, 3) GEMM_BLOCK(1, 2) GEMM_BLOCK(1, 1)
-
-typedef void (*gemm_fn)(size_t, const float *, size_t, const float *const *, float *, size_t);
-static const gemm_fn gemm_table[4][3] = {
-    {gemm_1x1, gemm_1x2, gemm_1x3},
-    {gemm_2x1, gemm_2x2, gemm_2x3},
-    {gemm_3x1, gemm_3x2, gemm_3x3},
-    {gemm_4x1, gemm_4x2, gemm_4x3},
-};
-
-/* Block sizes that tile `total` exactly with as few small blocks as possible: blocks of `big`
- * and, for the remainder, of big - 1 (17 rows -> 4 4 3 3 3; 17 B rows -> 3 3 3 3 3 2). */
-static size_t next_block(size_t left, size_t big) {
-    if (left <= big) return left;
-    size_t r = left % big;
-    if (r == 0) return big;
-    size_t small_needed = big - r;   /* blocks of big-1 that absorb the remainder */
-    return left <= small_needed * (big - 1) ? big - 1 : big;
-}
-
-void fe__emd_gemm_rows_avx2(size_t M, size_t N, size_t K, const float *A, size_t lda,
-                            const float *const *B, float *C, size_t ldc) {
-    /* loop 2: over blocks of B rows (each read from memory once; the rows two candidates
-     * ahead are prefetched, since candidate blocks sit at random places in the gallery) */
-    for (size_t j = 0, nr; j < N; j += nr) {
-        nr = next_block(N - j, 3);
-        for (size_t p = j + 34; p < j + 34 + nr && p < N; p++)
-            for (size_t k = 0; k < K; k += 16) _mm_prefetch((const char *)(B[p] + k), _MM_HINT_T1);
-        /* loop 1: over blocks of A rows (the query, (n+1) x d: L1-resident, or L2 for 8x8,
-         * which measured no slower) */
-        for (size_t i = 0, mr; i < M; i += mr) {
-            mr = next_block(M - i, 4);
-            gemm_table[mr - 1][nr - 1](K, A + i * lda, lda, B + j, C + i * ldc + j, ldc);
-        }
+    for (size_t j = 0, mr; j < N; j += mr) {
+        mr = N - j < 6 ? N - j : 6;
+        /* cold B: rows two candidates ahead into L2 (candidate blocks sit at random places) */
+        for (size_t p = j + 34; jit && p < j + 34 + mr && p < N; p++)
+            for (size_t k = 0; k < d; k += 16) _mm_prefetch((const char *)(B[p] + k), _MM_HINT_T1);
+        cost_table[mr - 1](d, P, panels, qbar, B + j, T + j * ldt, ldt, qb ? qb + j : NULL, pf);
+        if (pf && pf->row >= pf->n_rows) pf = NULL;
     }
 }
 
@@ -213,6 +273,27 @@ void fe__emd_exp_neg_avx2(const double *x, double *y, size_t n) {
     }
 }
 
+/* ---- masses -------------------------------------------------------------------------------- */
+
+/* fe__emd_normalise with the divisions 4 at a time (vdivpd: the same quotients, a quarter of
+ * the divider's time); the sum stays sequential, as the portable one adds. */
+void fe__emd_normalise_avx2(double *w, size_t n, uint32_t *flags) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) {
+        w[i] = w[i] > 0 ? w[i] : 0.0;
+        s += w[i];
+    }
+    if (!(s > 0)) {
+        fe__emd_normalise(w, n, flags);   /* the uniform fallback */
+        return;
+    }
+    s += 1e-7;
+    const __m256d sv = _mm256_set1_pd(s);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) _mm256_storeu_pd(w + i, _mm256_div_pd(_mm256_loadu_pd(w + i), sv));
+    for (; i < n; i++) w[i] /= s;
+}
+
 /* ---- Sinkhorn ------------------------------------------------------------------------------ */
 
 INLINE double hsum4d(__m256d v) {
@@ -292,32 +373,121 @@ INLINE __m256d reduce4(__m256d a0, __m256d a1, __m256d a2, __m256d a3) {
                          _mm256_permute2f128_pd(h01, h23, 0x31));
 }
 
-/* K' to float accuracy, for similarities that came from the float GEMM (float S, row
- * stride lds): computing exp in double there would be false precision. Exponents are
- * (s - smax)/eps in [-87, 0] (the caller checks the range), padding 1. */
-void fe__sk_kernel_fast_avx2(fe__sk *p, const float *S, size_t lds) {
+/* K' to float accuracy from p->s (values of a float GEMM, so converting them back to float is
+ * exact): computing exp in double there would be false precision. Exponents are (s - smax)/eps
+ * in [-87, 0] (the caller checks the range); padding 1. */
+void fe__sk_kernel_fast_avx2(fe__sk *p) {
     const size_t n = p->n, m = p->m, np = p->np, mp = p->mp;
     const __m256 inv_eps = _mm256_set1_ps((float)(1.0 / p->eps));
     const __m256 smax = _mm256_set1_ps((float)(1.0 - p->cmin));
-    float tmp[8];
+    const __m256d one = _mm256_set1_pd(1.0);
     for (size_t i = 0; i < np; i++) {
         double *k = p->K + i * mp;
-        size_t j = 0;
-        if (i < n) {
-            const float *s = S + i * lds;
-            for (; j + 8 <= m; j += 8) {
-                __m256 e = exp_neg8f(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(s + j), smax), inv_eps));
-                _mm256_storeu_pd(k + j, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
-                _mm256_storeu_pd(k + j + 4, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+        const double *s = p->s + i * mp;
+        for (size_t j = 0; j < mp; j += 8) {   /* mp is a multiple of 4 */
+            const int two = j + 4 < mp;
+            if (i >= n) {
+                _mm256_storeu_pd(k + j, one);
+                if (two) _mm256_storeu_pd(k + j + 4, one);
+                continue;
             }
-            if (j < m) {
-                for (size_t q = 0; q < 8; q++) tmp[q] = j + q < m ? s[j + q] : (float)(1.0 - p->cmin);
-                _mm256_storeu_ps(tmp, exp_neg8f(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(tmp), smax), inv_eps)));
-                for (; j < m; j++) k[j] = tmp[j - (m & ~(size_t)7)];
+            __m128 lo = _mm256_cvtpd_ps(_mm256_loadu_pd(s + j));
+            __m128 hi = two ? _mm256_cvtpd_ps(_mm256_loadu_pd(s + j + 4)) : lo;
+            __m256 e = exp_neg8f(_mm256_mul_ps(_mm256_sub_ps(_mm256_set_m128(hi, lo), smax), inv_eps));
+            __m256d e0 = _mm256_cvtps_pd(_mm256_castps256_ps128(e));
+            __m256d e1 = _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1));
+            if (j + 4 > m) e0 = _mm256_blendv_pd(one, e0, lanes_below(j, m));
+            _mm256_storeu_pd(k + j, e0);
+            if (two) {
+                if (j + 8 > m) e1 = _mm256_blendv_pd(one, e1, lanes_below(j + 4, m));
+                _mm256_storeu_pd(k + j + 4, e1);
             }
         }
-        for (; j < mp; j++) k[j] = 1.0;
     }
+}
+
+/* 4 x 4 floats (rows v0..v3) transposed, widened to double and stored as 4 rows of ld */
+INLINE void store_t4(double *dst, size_t ld, __m128 v0, __m128 v1, __m128 v2, __m128 v3) {
+    _MM_TRANSPOSE4_PS(v0, v1, v2, v3);
+    _mm256_storeu_pd(dst, _mm256_cvtps_pd(v0));
+    _mm256_storeu_pd(dst + ld, _mm256_cvtps_pd(v1));
+    _mm256_storeu_pd(dst + 2 * ld, _mm256_cvtps_pd(v2));
+    _mm256_storeu_pd(dst + 3 * ld, _mm256_cvtps_pd(v3));
+}
+
+/* float lanes i0 .. i0+7 that are < n: all ones, else zero */
+INLINE __m256 flanes_below(size_t i0, size_t n) {
+    __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    long long left = (long long)n - (long long)i0;
+    return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)(left > 8 ? 8 : left)), idx));
+}
+
+/* fe__sk_load_f32 from the transposed GEMM output (s_ij = t[j*ldt + i], ldt >= n rounded up to
+ * 8), fused with the float kernel for problems up to 16 x 16 (the 4x4 grid): pass 1 finds the
+ * range (and checks finiteness) on the floats; then, when eps > 0 and the exponents stay in
+ * float's range, the exps of whole T rows (independent 8-lane ones, the bulk of the work) go
+ * to a small transposed K' on the stack (the values fe__sk_kernel_fast_avx2 gives); pass 2
+ * converts 4 x 4 blocks, transposed in registers, into s and K'. */
+int fe__sk_load_f32t_avx2(fe__sk *p, const float *t, size_t ldt, double eps) {
+    const size_t n = p->n, m = p->m, np = p->np, mp = p->mp;
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 big = _mm256_set1_ps(FLT_MAX);
+    const __m256 ninf = _mm256_set1_ps(-INFINITY), pinf = _mm256_set1_ps(INFINITY);
+    __m256 mx = ninf, mn = pinf, ok = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+    for (size_t j = 0; j < m; j++)
+        for (size_t i0 = 0; i0 < n; i0 += 8) {
+            __m256 v = _mm256_loadu_ps(t + j * ldt + i0), vmx = v, vmn = v;
+            if (i0 + 8 > n) {
+                __m256 live = flanes_below(i0, n);
+                v = _mm256_and_ps(v, live);
+                vmx = _mm256_blendv_ps(ninf, v, live);
+                vmn = _mm256_blendv_ps(pinf, v, live);
+            }
+            mx = _mm256_max_ps(mx, vmx);
+            mn = _mm256_min_ps(mn, vmn);
+            ok = _mm256_and_ps(ok, _mm256_cmp_ps(_mm256_and_ps(v, absmask), big, _CMP_LE_OQ));
+        }
+    if (_mm256_movemask_ps(ok) != 0xff) return 0;   /* a NaN or Inf */
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ss(h, _mm_movehdup_ps(h));
+    __m128 l = _mm_min_ps(_mm256_castps256_ps128(mn), _mm256_extractf128_ps(mn, 1));
+    l = _mm_min_ps(l, _mm_movehl_ps(l, l));
+    l = _mm_min_ss(l, _mm_movehdup_ps(l));
+    p->cmin = 1.0 - (double)_mm_cvtss_f32(h);
+    p->cmax = 1.0 - (double)_mm_cvtss_f32(l);
+    /* as fe__sk_prepare_f32 decides, for the shapes the stack buffer holds */
+    p->kready = eps > 0 && (p->cmax - p->cmin) / eps <= 80.0 && np <= 16 && mp <= 16;
+    float E[16 * 16] __attribute__((aligned(32)));   /* K' transposed: E[j*16 + i] */
+    if (p->kready) {
+        const __m256 inv_eps = _mm256_set1_ps((float)(1.0 / eps));
+        const __m256 smax = _mm256_set1_ps((float)(1.0 - p->cmin)), one = _mm256_set1_ps(1.0f);
+        for (size_t j = 0; j < mp; j++)
+            for (size_t i0 = 0; i0 < np; i0 += 8) {   /* i0 + 8 <= ldt */
+                __m256 e = one;
+                if (j < m) {
+                    __m256 x = _mm256_sub_ps(_mm256_loadu_ps(t + j * ldt + i0), smax);
+                    e = _mm256_blendv_ps(one, exp_neg8f(_mm256_mul_ps(x, inv_eps)), flanes_below(i0, n));
+                }
+                _mm256_store_ps(E + j * 16 + i0, e);
+            }
+    }
+    const __m128 zero = _mm_setzero_ps();
+    for (size_t i0 = 0; i0 < np; i0 += 4) {
+        const __m128 live = _mm256_castps256_ps128(flanes_below(i0, n));
+        for (size_t j0 = 0; j0 < mp; j0 += 4) {
+            __m128 v[4];
+            for (int q = 0; q < 4; q++)
+                v[q] = j0 + q < m ? _mm_and_ps(_mm_loadu_ps(t + (j0 + q) * ldt + i0), live) : zero;
+            store_t4(p->s + i0 * mp + j0, mp, v[0], v[1], v[2], v[3]);
+            if (p->kready) {
+                const float *e = E + j0 * 16 + i0;
+                store_t4(p->K + i0 * mp + j0, mp, _mm_load_ps(e), _mm_load_ps(e + 16),
+                         _mm_load_ps(e + 32), _mm_load_ps(e + 48));
+            }
+        }
+    }
+    return 1;
 }
 
 /* One scaling iteration, any padded shape.
@@ -400,7 +570,7 @@ int fe__sk_step_avx2(fe__sk *p, double *change) {
  * issue time, so one problem at a time keeps the FMA units busy. Same arithmetic order as
  * fe__sk_step_avx2. Returns the iterations run; *change, *fired, *bad as fe__sk_iterate. */
 uint32_t fe__sk_iterate16_avx2(fe__sk *p, uint32_t max_iter, double thr_scaled, double *change,
-                               int *fired, int *bad, fe__pf *pf) {
+                               int *fired, int *bad) {
     const double *K = p->K, *a = p->a, *b = p->b;
     double *r = p->r;
     const double n_real = (double)p->n;
@@ -416,7 +586,6 @@ uint32_t fe__sk_iterate16_avx2(fe__sk *p, uint32_t max_iter, double thr_scaled, 
     *fired = *bad = 0;
     while (it < max_iter) {
         it++;
-        if (pf) fe__pf_step(pf, 8);
         __m256d err = _mm256_setzero_pd();
 #pragma GCC unroll 4
         for (int g = 0; g < 4; g++) {   /* r = a / (K' c), rows 4g .. 4g+3 */
@@ -485,10 +654,52 @@ uint32_t fe__sk_iterate16_avx2(fe__sk *p, uint32_t max_iter, double thr_scaled, 
     return it;
 }
 
+/* fe__sk_finish_avx2 for 16 x 16 problems without a plan: column sums in registers, four
+ * row sums reduced at a time, and four accumulators for S (the general loop below chains 64
+ * dependent FMAs into one). Padded rows and columns have r_i = 0, c_j = 0: their T is 0. */
+static int finish16(fe__sk *p, fe_emd_stats *st) {
+    const double *K = p->K, *S = p->s;
+    const __m256d sign = _mm256_set1_pd(-0.0);
+    __m256d c[4], col[4], sim[4], tot = _mm256_setzero_pd(), merr = tot;
+    for (int q = 0; q < 4; q++) {
+        c[q] = _mm256_loadu_pd(p->c + 4 * q);
+        col[q] = sim[q] = _mm256_setzero_pd();
+    }
+#pragma GCC unroll 4
+    for (int g = 0; g < 4; g++) {
+        __m256d row[4];
+#pragma GCC unroll 4
+        for (int l = 0; l < 4; l++) {
+            const size_t i = 4 * (size_t)g + (size_t)l;
+            const __m256d ri = _mm256_broadcast_sd(p->r + i);
+            __m256d t[4];
+#pragma GCC unroll 4
+            for (int q = 0; q < 4; q++) {
+                t[q] = _mm256_mul_pd(_mm256_mul_pd(ri, _mm256_loadu_pd(K + 16 * i + 4 * q)), c[q]);
+                col[q] = _mm256_add_pd(col[q], t[q]);
+                sim[q] = _mm256_fmadd_pd(t[q], _mm256_loadu_pd(S + 16 * i + 4 * q), sim[q]);
+            }
+            row[l] = _mm256_add_pd(_mm256_add_pd(t[0], t[1]), _mm256_add_pd(t[2], t[3]));
+        }
+        __m256d rs = reduce4(row[0], row[1], row[2], row[3]);   /* rows 4g .. 4g+3 */
+        tot = _mm256_add_pd(tot, rs);
+        merr = _mm256_max_pd(merr, _mm256_andnot_pd(sign, _mm256_sub_pd(rs, _mm256_loadu_pd(p->a + 4 * g))));
+    }
+    for (int q = 0; q < 4; q++)
+        merr = _mm256_max_pd(merr, _mm256_andnot_pd(sign, _mm256_sub_pd(col[q], _mm256_loadu_pd(p->b + 4 * q))));
+    double s = hsum4d(_mm256_add_pd(_mm256_add_pd(sim[0], sim[1]), _mm256_add_pd(sim[2], sim[3])));
+    double total = hsum4d(tot), me = hmax4d(merr);
+    st->similarity = s;
+    st->cost = total - s;
+    st->marginal_error = me;
+    return isfinite(s) && isfinite(total) && isfinite(me);
+}
+
 /* T_ij = r_i K'_ij c_j (padded c_j = 0 makes padded columns vanish); S = sum T s; cost =
  * sum T - S; marginal errors from the row sums and the column sums (p->work). */
 int fe__sk_finish_avx2(fe__sk *p, double *plan, fe_emd_stats *st) {
     const size_t n = p->n, m = p->m, mp = p->mp;
+    if (!plan && p->np == 16 && mp == 16) return finish16(p, st);
     double *col = p->work;   /* mp <= 2(np + mp) */
     const __m256d sign = _mm256_set1_pd(-0.0);
     __m256d simv = _mm256_setzero_pd(), totv = simv, merr = simv;

@@ -3,12 +3,13 @@
  * the one-pair convenience fe_emd_pair.
  *
  * Per chunk of candidates (~256 KiB of their patches: 15 for the 4x4 grid, 7 for 8x8; the
- * next chunk's rows are prefetched while one is solved) the similarities come from one GEMM of
- * [query; q_bar] against all the chunk's candidate rows [g_1..g_m; g_bar] (row pointers: no
- * gather copy), so APC's dot products come out of the same GEMM. Then per candidate: masses,
- * kernel and Sinkhorn in double, or the exact solver.
- * Workspace (one block, 64-byte aligned pieces): Qx | S | B row pointers | a, b | Sinkhorn
- * problem | exact-solver scratch (only with --solver exact).
+ * next chunk's rows are prefetched during this chunk's GEMM) the similarities come from one GEMM of
+ * the query against all the chunk's candidate rows [g_1..g_m; g_bar] (row pointers: no gather
+ * copy), transposed (T[row][i], see fe__emd_gemm_cost), with <q_bar, row> beside it, so APC's
+ * dot products come out of the same pass. Then per candidate: masses, kernel and Sinkhorn in
+ * double, or the exact solver.
+ * Workspace (one block, 64-byte aligned pieces): query panels | T | q_bar dots | B row
+ * pointers | a, b | Sinkhorn problem | exact-solver scratch (only with --solver exact).
  */
 #include "emd.h"
 
@@ -49,29 +50,28 @@ static int carve(size_t *off, size_t count, size_t size, size_t *at) {
     return 1;
 }
 
-/* Candidate rows per chunk: ~256 KiB of patches, half of L2, so while one chunk is solved the
- * next chunk's rows can be prefetched from DRAM (the solver leaves the memory system idle) and
- * its GEMM then reads them from cache. */
+/* Candidate rows per chunk: ~256 KiB of patches, a quarter of L2, so while one chunk's GEMM
+ * runs (compute-bound: the memory system is idle) the next chunk's rows can be prefetched from
+ * DRAM, and its GEMM then reads them from cache. */
 #define CHUNK_BYTES (256u * 1024u)
 
 typedef struct rerank_ctx {
     const fe_emd_batch   *batch;
     const fe_emd_options *opt;
     fe__emd_kernel        kern;
-    const float          *S;        /* (n + apc) x ldS similarities of the chunk              */
-    size_t                ldS, k0;  /* row stride; first candidate of the chunk               */
-    size_t                mb;       /* columns per candidate: m (+1 for APC's g_bar)          */
+    const float          *T;        /* chunk rows x ldt similarities (transposed)             */
+    const float          *qb;       /* chunk rows: <q_bar, row> (APC)                         */
+    size_t                ldt, k0;  /* row stride of T; first candidate of the chunk          */
+    size_t                mb;       /* rows per candidate: m (+1 for APC's g_bar)             */
     int                   apc;
     double               *a, *b;    /* scratch masses                                         */
     fe_emd_stats         *out;
-    fe__pf                pf;       /* the next chunk's rows, streamed in during the solves   */
 } rerank_ctx;
 
-/* Masses of chunk candidate k from its similarity block (see the layout in fe_emd_rerank).
- * Returns 0 if an APC dot product is not finite (the n x m block is checked by the load). */
-static int masses(const rerank_ctx *cx, size_t k, uint32_t *flags) {
-    const size_t n = cx->batch->n, m = cx->batch->m, ldS = cx->ldS;
-    const float *Sk = cx->S + k * cx->mb;
+/* Masses of chunk candidate k, loaded into p (see the layout in fe_emd_rerank). Returns 0 if
+ * an APC dot product is not finite (the n x m block is checked by the load). */
+static int masses(const rerank_ctx *cx, const fe__sk *p, size_t k, uint32_t *flags) {
+    const size_t n = cx->batch->n, m = cx->batch->m, mp = p->mp;
     double *a = cx->a, *b = cx->b;
     if (cx->opt->weighting == FE_EMD_UNIFORM) {
         for (size_t i = 0; i < n; i++) a[i] = 1.0 / (double)n;
@@ -83,20 +83,21 @@ static int masses(const rerank_ctx *cx, size_t k, uint32_t *flags) {
         for (size_t i = 0; i < n; i++) {
             double row = 0;
             for (size_t j = 0; j < m; j++) {
-                double c = 1.0 - (double)Sk[i * ldS + j];
+                double c = 1.0 - p->s[i * mp + j];
                 row += c;
                 b[j] += c;
             }
             a[i] = row;
         }
-    } else {   /* APC: <q_i, g_bar> in the extra column, <q_bar, g_j> in the extra row */
-        double total = 0;
-        for (size_t i = 0; i < n; i++) total += a[i] = Sk[i * ldS + m];
-        for (size_t j = 0; j < m; j++) total += b[j] = Sk[n * ldS + j];
-        if (!isfinite(total)) return 0;
+    } else {   /* APC: <q_i, g_bar> in the candidate's last T row, <q_bar, g_j> in qb */
+        const float *ga = cx->T + (k * cx->mb + m) * cx->ldt, *qb = cx->qb + k * cx->mb;
+        double t[4] = {0, 0, 0, 0};   /* finite iff every term is (no overflow from floats) */
+        for (size_t i = 0; i < n; i++) t[i & 3] += a[i] = ga[i];
+        for (size_t j = 0; j < m; j++) t[j & 3] += b[j] = qb[j];
+        if (!isfinite((t[0] + t[1]) + (t[2] + t[3]))) return 0;
     }
-    fe__emd_normalise(a, n, flags);
-    fe__emd_normalise(b, m, flags);
+    fe__emd_normalise_k(cx->kern, a, n, flags);
+    fe__emd_normalise_k(cx->kern, b, m, flags);
     return 1;
 }
 
@@ -104,11 +105,11 @@ static int masses(const rerank_ctx *cx, size_t k, uint32_t *flags) {
 static fe_status load_one(rerank_ctx *cx, fe__sk *p, size_t k) {
     fe_emd_stats *out = &cx->out[cx->k0 + k];
     memset(out, 0, sizeof *out);
-    fe__pf_step(&cx->pf, 16);   /* a row per candidate; the 16 x 16 loop streams the rest */
-    if (!fe__sk_load_f32(p, cx->kern, cx->S + k * cx->mb, cx->ldS))
+    double eps = cx->opt->solver == FE_EMD_SINKHORN ? cx->opt->epsilon : 0.0;
+    if (!fe__sk_load_f32t(p, cx->kern, cx->T + k * cx->mb * cx->ldt, cx->ldt, eps))
         return fe__fail(FE_E_NUMERIC, "candidate %zu: a similarity is not finite (non-finite "
                         "patch values?)", cx->k0 + k);
-    if (!masses(cx, k, &out->flags))
+    if (!masses(cx, p, k, &out->flags))
         return fe__fail(FE_E_NUMERIC, "candidate %zu: an APC dot product is not finite "
                         "(non-finite mean vector?)", cx->k0 + k);
     return FE_OK;
@@ -134,9 +135,8 @@ static fe_status solve_one(rerank_ctx *cx, fe__sk *p, size_t k, void *ex_work) {
         st = fe__emd_exact_solve(p->K, n, m, cx->a, cx->b, NULL, out, ex_work);
         out->flags |= flags;
     } else {
-        fe__sk_prepare_f32(p, cx->kern, cx->S + k * cx->mb, cx->ldS, cx->a, cx->b,
-                           cx->opt->epsilon);
-        st = fe__sk_solve(p, cx->kern, cx->opt, NULL, out, &cx->pf);
+        fe__sk_prepare_f32(p, cx->kern, cx->a, cx->b, cx->opt->epsilon);
+        st = fe__sk_solve(p, cx->kern, cx->opt, NULL, out);
     }
     return st == FE_OK ? FE_OK : name_candidate(st, cx->k0 + k);
 }
@@ -179,17 +179,18 @@ fe_status fe_emd_rerank(fe_emd_workspace *ws, const fe_emd_batch *batch,
         if (!batch->cand[k] || (apc && !batch->cand_mean[k]))
             return fe__fail(FE_E_ARG, "candidate %zu has no patches or no mean", k);
 
-    /* Layout of one chunk's GEMM: A = [query rows; q_bar] (rows = n + apc), B = for each
-     * candidate its m patch rows then g_bar (mb = m + apc rows), C = rows x (chunk * mb).
-     * Candidate k's block: C[i][k*mb + j] = s_ij; C[i][k*mb + m] = <q_i, g_bar> (APC a);
-     * C[n][k*mb + j] = <q_bar, g_j> (APC b). */
-    const size_t rows = n + (size_t)apc, mb = m + (size_t)apc;
+    /* Layout of one chunk's GEMM: B = for each candidate its m patch rows then g_bar (mb =
+     * m + apc rows); T = (chunk * mb) rows of ldt (query rows padded to the panel size).
+     * Candidate k's block: T[k*mb + j][i] = s_ij; T[k*mb + m][i] = <q_i, g_bar> (APC a);
+     * qb[k*mb + j] = <q_bar, g_j> (APC b). */
+    const size_t mb = m + (size_t)apc, ldt = fe__emd_panel_rows(n);
     size_t per = mb * d * sizeof(float), chunk = per >= CHUNK_BYTES ? 1 : CHUNK_BYTES / per;
     if (chunk > K) chunk = K;
-    size_t off = 0, o_q, o_s, o_rows, o_a, o_b, o_sk, o_ex = 0, nd = fe__sk_doubles(n, m);
+    size_t off = 0, o_p, o_t, o_qb, o_rows, o_a, o_b, o_sk, o_ex = 0, nd = fe__sk_doubles(n, m);
     size_t ex_bytes = exact ? fe__emd_exact_work_bytes(n, m) : 0;
-    if (!nd || (exact && !ex_bytes) || !carve(&off, rows, d * sizeof(float), &o_q) ||
-        !carve(&off, rows * chunk, mb * sizeof(float), &o_s) ||
+    if (!nd || (exact && !ex_bytes) || !carve(&off, ldt, d * sizeof(float), &o_p) ||
+        !carve(&off, chunk * mb, ldt * sizeof(float), &o_t) ||
+        !carve(&off, chunk * mb, sizeof(float), &o_qb) ||
         !carve(&off, 2 * chunk * mb, sizeof(float *), &o_rows) ||
         !carve(&off, n, sizeof(double), &o_a) || !carve(&off, m, sizeof(double), &o_b) ||
         !carve(&off, nd, sizeof(double), &o_sk) ||
@@ -198,39 +199,38 @@ fe_status fe_emd_rerank(fe_emd_workspace *ws, const fe_emd_batch *batch,
     if (!ws) ws = &local;
     if ((st = ws_reserve(ws, off)) != FE_OK) return st;
     unsigned char *base = ws->mem;
-    float *Qx = (float *)(base + o_q), *S = (float *)(base + o_s);
+    float *P = (float *)(base + o_p), *T = (float *)(base + o_t), *qb = (float *)(base + o_qb);
     const float **rowbuf = (const float **)(void *)(base + o_rows);
+    const float *qbar = apc ? batch->query_mean : NULL;
     fe__sk p;
     fe__sk_bind(&p, (double *)(base + o_sk), n, m);
-    rerank_ctx cx = {batch, opt, fe__emd_kernel_pick(), S, 0, 0, mb, apc,
-                     (double *)(base + o_a), (double *)(base + o_b), out_stats,
-                     {NULL, 0, 0, 0, 0}};
+    rerank_ctx cx = {batch, opt, fe__emd_kernel_pick(), T, qb, ldt, 0, mb, apc,
+                     (double *)(base + o_a), (double *)(base + o_b), out_stats};
 
-    memcpy(Qx, batch->query, n * d * sizeof *Qx);
-    if (apc) memcpy(Qx + n * d, batch->query_mean, d * sizeof *Qx);
+    if (cx.kern != FE__EMD_REF) fe__emd_pack_query(batch->query, n, d, P);
 
     /* B rows of chunk c: rowbuf[(c % 2) * chunk * mb ...], built one chunk ahead. The first
-     * chunk is small: nothing runs before its GEMM to hide its memory latency. */
+     * chunk is small: nothing runs before its GEMM to hide its memory latency; its GEMM is too
+     * short to stream in all of the second, so both prefetch their own rows just in time. */
     size_t first = chunk >= 8 ? chunk / 4 : chunk;
     for (size_t k0 = 0, c = 0, kc; k0 < K && st == FE_OK; k0 += kc, c++) {
         kc = c == 0 ? first : chunk;
         kc = K - k0 < kc ? K - k0 : kc;
         const float **brows = rowbuf + (c % 2) * chunk * mb;
         if (k0 == 0) gather_rows(batch, apc, 0, kc, brows);
-        /* all similarities of the chunk (and APC's dot products): one GEMM */
-        cx.ldS = kc * mb;
-        cx.k0 = k0;
-        fe__emd_gemm_rows(cx.kern, rows, kc * mb, d, Qx, d, brows, S, cx.ldS);
-        /* the next chunk's rows, prefetched while this chunk is solved */
+        /* the next chunk's rows, prefetched while this chunk's GEMM runs */
         size_t k1 = k0 + kc, kc1 = K - k1 < chunk ? K - k1 : chunk;
-        fe__pf pf0 = {NULL, 0, d * sizeof(float), 0, 0};
-        cx.pf = pf0;
+        fe__pf pf = {NULL, 0, d * sizeof(float), 0, 0};
         if (k1 < K) {
             const float **next = rowbuf + ((c + 1) % 2) * chunk * mb;
             gather_rows(batch, apc, k1, kc1, next);
-            cx.pf.rows = next;
-            cx.pf.n_rows = kc1 * mb;
+            pf.rows = next;
+            pf.n_rows = kc1 * mb;
         }
+        /* all similarities of the chunk (and APC's dot products): one GEMM */
+        cx.k0 = k0;
+        fe__emd_gemm_cost(cx.kern, n, d, batch->query, P, qbar, kc * mb, brows, T, ldt, qb,
+                          &pf, c <= 1);
         for (size_t k = 0; k < kc && st == FE_OK; k++) st = solve_one(&cx, &p, k, base + o_ex);
     }
     fe__aligned_free(local.mem);

@@ -49,15 +49,18 @@ void fe__emd_assignment(const double *cost, size_t n, size_t *col_of_row, double
         size_t row = r0, from = NONE, n_done = 0, sink = NONE;
         double base = 0;
         for (;;) {
+            /* relax the row's arcs and pick the nearest unused column in one pass (the first
+             * of equal ones, as a separate scan would) */
+            const double *crow = cost + row * n, ur = u[row];
+            size_t best = NONE;
+            double bestd = INFINITY;
             for (size_t j = 0; j < n; j++) {
                 if (used[j]) continue;
-                double rc = cost[row * n + j] - u[row] - v[j];
+                double rc = crow[j] - ur - v[j];
                 double dj = base + (rc > 0 ? rc : 0);     /* rounding may dip below 0 */
                 if (dj < dist[j]) dist[j] = dj, prev[j] = from;
+                if (best == NONE || dist[j] < bestd) best = j, bestd = dist[j];
             }
-            size_t best = NONE;
-            for (size_t j = 0; j < n; j++)
-                if (!used[j] && (best == NONE || dist[j] < dist[best])) best = j;
             used[best] = 1;
             order[n_done++] = best;
             if (row_of_col[best] == NONE) {
@@ -96,6 +99,23 @@ size_t fe__transport_work_bytes(size_t n, size_t m) {
     if (!fe__add_size(n, m, &v) || !fe__mul_size(v, 2 * sizeof(double) + sizeof(size_t) + 1, &b))
         return 0;
     return b;
+}
+
+/* The first node in [lo, hi) not done with the smallest finite dist (NONE if there is none). */
+static size_t nearest_open(const double *dist, const unsigned char *done, size_t lo, size_t hi) {
+    size_t best = (size_t)-1;
+    double bd = INFINITY;
+    for (size_t v = lo; v < hi; v++)
+        if (!done[v] && dist[v] < bd) best = v, bd = dist[v];
+    return best;
+}
+
+/* The earlier of two candidates a < b (NONE = none) unless b is strictly nearer: what one
+ * scan over both ranges would pick. */
+static size_t nearer(const double *dist, size_t a, size_t b) {
+    const size_t NONE = (size_t)-1;
+    if (a == NONE) return b;
+    return b != NONE && dist[b] < dist[a] ? b : a;
 }
 
 /* Remaining supply/demand at or below this is spent: masses sum to 1, so this bounds each
@@ -148,35 +168,46 @@ fe_status fe__emd_transport(const double *cost, size_t n, size_t m, const double
             pred[v] = NONE;
             done[v] = 0;
         }
-        size_t target = NONE;
-        for (;;) {
-            size_t best = NONE;
-            for (size_t v = 0; v < V; v++)
-                if (!done[v] && dist[v] < INFINITY && (best == NONE || dist[v] < dist[best]))
-                    best = v;
-            if (best == NONE) break;
+        /* Each step relaxes one side and picks the next node: the relaxed side's nearest
+         * comes out of the relaxing loop, the other side's from a scan (one pass fewer than
+         * scanning all nodes apart; the same node: the first of the nearest). */
+        size_t target = NONE, best = nearest_open(dist, done, 0, V);
+        while (best != NONE) {
             done[best] = 1;
+            size_t near_src, near_snk;
             if (best < n) {
-                size_t i = best;
+                const size_t i = best;
+                const double *ci = cost + i * m;
+                double bd = INFINITY;
+                near_snk = NONE;
                 for (size_t j = 0; j < m; j++) {
                     if (done[n + j]) continue;
-                    double rc = cost[i * m + j] - f[i] - g[j];
+                    double rc = ci[j] - f[i] - g[j];
                     double d = dist[i] + (rc > 0 ? rc : 0);
                     if (d < dist[n + j]) dist[n + j] = d, pred[n + j] = i;
+                    if (dist[n + j] < bd) near_snk = n + j, bd = dist[n + j];
                 }
+                near_src = nearest_open(dist, done, 0, n);
             } else {
-                size_t j = best - n;
+                const size_t j = best - n;
                 if (demand[j] > MASS_TOL) {
                     target = best;
                     break;
                 }
+                double bd = INFINITY;
+                near_src = NONE;
                 for (size_t i = 0; i < n; i++) {
-                    if (done[i] || !(x[i * m + j] > 0)) continue;
-                    double rc = f[i] + g[j] - cost[i * m + j];
-                    double d = dist[best] + (rc > 0 ? rc : 0);
-                    if (d < dist[i]) dist[i] = d, pred[i] = best;
+                    if (done[i]) continue;
+                    if (x[i * m + j] > 0) {
+                        double rc = f[i] + g[j] - cost[i * m + j];
+                        double d = dist[best] + (rc > 0 ? rc : 0);
+                        if (d < dist[i]) dist[i] = d, pred[i] = best;
+                    }
+                    if (dist[i] < bd) near_src = i, bd = dist[i];
                 }
+                near_snk = nearest_open(dist, done, n, V);
             }
+            best = nearer(dist, near_src, near_snk);
         }
         if (target == NONE) break;   /* unreachable on a complete bipartite graph */
 

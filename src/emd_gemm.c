@@ -1,13 +1,10 @@
 /*
- * emd_gemm.c — the cost GEMM of stage 2: similarities of the n query patches (plus q_bar)
- * against all candidates' patches (plus each g_bar), C = A B^T with both operands stored as
- * rows of length K (float). fe__emd_gemm_rows takes B as row pointers: the candidates of a
- * query are scattered over the gallery, and gathering them would copy ~1.7 MB per query.
- * fe__emd_gemm_nt is the contiguous form. The portable kernel here is the reference;
- * emd_avx2.c has the SIMD one.
- * SWAP POINT: these two functions are the only place stage 2 computes a GEMM; the engine's
- * SGEMM (src/gemm.h) can replace the body of fe__emd_gemm_nt, and of fe__emd_gemm_rows if it
- * accepts row pointers (else behind a gather copy).
+ * emd_gemm.c — the cost GEMM of stage 2: similarities of the n query patches against all
+ * candidates' patches (plus each g_bar), and q_bar against the same rows, in float. B comes
+ * as row pointers: the candidates of a query are scattered over the gallery, and gathering
+ * them would copy ~1.7 MB per query. The output is transposed (T[row][i]): the SIMD kernel
+ * (emd_avx2.c) puts the query rows in its lanes; the portable kernel here is the reference.
+ * SWAP POINT: fe__emd_gemm_cost is the only place stage 2 computes a GEMM.
  */
 #include "emd.h"
 
@@ -30,31 +27,34 @@ void fe__emd_gemm_nt_ref(size_t M, size_t N, size_t K, const float *A, size_t ld
     }
 }
 
-void fe__emd_gemm_rows_ref(size_t M, size_t N, size_t K, const float *A, size_t lda,
-                           const float *const *B, float *C, size_t ldc) {
-    for (size_t j = 0; j < N; j++) fe__emd_gemm_nt_ref(M, 1, K, A, lda, B[j], K, C + j, ldc);
+size_t fe__emd_panel_rows(size_t n) { return (n + 15) & ~(size_t)15; }
+
+void fe__emd_pack_query(const float *Q, size_t n, size_t d, float *P) {
+    for (size_t p = 0; p < fe__emd_panel_rows(n) / 16; p++)
+        for (size_t k = 0; k < d; k++)
+            for (size_t l = 0; l < 16; l++) {
+                size_t i = 16 * p + l;
+                P[(p * d + k) * 16 + l] = i < n ? Q[i * d + k] : 0.0f;
+            }
 }
 
-void fe__emd_gemm_rows(fe__emd_kernel kern, size_t M, size_t N, size_t K, const float *A,
-                       size_t lda, const float *const *B, float *C, size_t ldc) {
+void fe__emd_gemm_cost(fe__emd_kernel kern, size_t n, size_t d, const float *Q, const float *P,
+                       const float *qbar, size_t N, const float *const *B, float *T, size_t ldt,
+                       float *qb, fe__pf *pf, int jit) {
 #if FE__EMD_HAVE_AVX2
     if (kern == FE__EMD_AVX2) {
-        fe__emd_gemm_rows_avx2(M, N, K, A, lda, B, C, ldc);
+        fe__emd_gemm_cost_avx2(n, d, P, qbar, N, B, T, ldt, qb, pf, jit);
         return;
     }
 #else
     (void)kern;
 #endif
-    fe__emd_gemm_rows_ref(M, N, K, A, lda, B, C, ldc);
-}
-
-/* Contiguous B: row pointers over it, then the same kernels. */
-void fe__emd_gemm_nt(fe__emd_kernel kern, size_t M, size_t N, size_t K, const float *A,
-                     size_t lda, const float *B, size_t ldb, float *C, size_t ldc) {
-    const float *rows[64];
-    for (size_t j0 = 0; j0 < N; j0 += 64) {
-        size_t nb = N - j0 < 64 ? N - j0 : 64;
-        for (size_t j = 0; j < nb; j++) rows[j] = B + (j0 + j) * ldb;
-        fe__emd_gemm_rows(kern, M, nb, K, A, lda, rows, C + j0, ldc);
+    (void)P, (void)jit;
+    for (size_t j = 0; j < N; j++) {
+        /* column j of C = Q B^T is row j of T: ldc 1 walks down it */
+        fe__emd_gemm_nt_ref(n, 1, d, Q, d, B[j], d, T + j * ldt, 1);
+        for (size_t i = n; i < fe__emd_panel_rows(n); i++) T[j * ldt + i] = 0.0f;
+        if (qbar) fe__emd_gemm_nt_ref(1, 1, d, qbar, d, B[j], d, qb + j, 1);
+        if (pf) fe__pf_step(pf, 16);
     }
 }

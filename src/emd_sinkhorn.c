@@ -63,6 +63,7 @@ void fe__sk_bind(fe__sk *p, double *mem, size_t n, size_t m) {
 
 /* Both loads also set cmin = min(1 - s) = 1 - max s (the rounding of 1 - s is monotone). */
 int fe__sk_load_f64(fe__sk *p, const double *s, size_t lds) {
+    p->kready = 0;
     double total = 0, smax = -INFINITY, smin = INFINITY;
     for (size_t i = 0; i < p->np; i++)
         for (size_t j = 0; j < p->mp; j++) {
@@ -79,6 +80,7 @@ int fe__sk_load_f64(fe__sk *p, const double *s, size_t lds) {
 }
 
 int fe__sk_load_f32(fe__sk *p, fe__emd_kernel kern, const float *s, size_t lds) {
+    p->kready = 0;
 #if FE__EMD_HAVE_AVX2
     if (kern == FE__EMD_AVX2) return fe__sk_load_f32_avx2(p, s, lds);
 #else
@@ -89,6 +91,29 @@ int fe__sk_load_f32(fe__sk *p, fe__emd_kernel kern, const float *s, size_t lds) 
         for (size_t j = 0; j < p->mp; j++) {
             int real = i < p->n && j < p->m;
             double v = real ? (double)s[i * lds + j] : 0.0;
+            p->s[i * p->mp + j] = v;
+            total += v;
+            if (real && v > smax) smax = v;
+            if (real && v < smin) smin = v;
+        }
+    p->cmin = 1.0 - smax;
+    p->cmax = 1.0 - smin;
+    return isfinite(total);
+}
+
+int fe__sk_load_f32t(fe__sk *p, fe__emd_kernel kern, const float *t, size_t ldt, double eps) {
+#if FE__EMD_HAVE_AVX2
+    if (kern == FE__EMD_AVX2) return fe__sk_load_f32t_avx2(p, t, ldt, eps);
+#else
+    (void)kern;
+#endif
+    (void)eps;
+    p->kready = 0;
+    double total = 0, smax = -INFINITY, smin = INFINITY;
+    for (size_t i = 0; i < p->np; i++)
+        for (size_t j = 0; j < p->mp; j++) {
+            int real = i < p->n && j < p->m;
+            double v = real ? (double)t[j * ldt + i] : 0.0;
             p->s[i * p->mp + j] = v;
             total += v;
             if (real && v > smax) smax = v;
@@ -125,19 +150,17 @@ void fe__sk_prepare(fe__sk *p, fe__emd_kernel kern, const double *a, const doubl
     kernel_ref(p);
 }
 
-void fe__sk_prepare_f32(fe__sk *p, fe__emd_kernel kern, const float *s, size_t lds,
-                        const double *a, const double *b, double eps) {
+void fe__sk_prepare_f32(fe__sk *p, fe__emd_kernel kern, const double *a, const double *b,
+                        double eps) {
 #if FE__EMD_HAVE_AVX2
     /* float exp while every exponent -(c - cmin)/eps stays above float's -87 */
     if (kern == FE__EMD_AVX2 && (p->cmax - p->cmin) / eps <= 80.0) {
         p->eps = eps;
         for (size_t i = 0; i < p->np; i++) p->a[i] = i < p->n ? a[i] : 0.0;
         for (size_t j = 0; j < p->mp; j++) p->b[j] = j < p->m ? b[j] : 0.0;
-        fe__sk_kernel_fast_avx2(p, s, lds);
+        if (!p->kready) fe__sk_kernel_fast_avx2(p);   /* else the load made it, with this eps */
         return;
     }
-#else
-    (void)s, (void)lds;
 #endif
     fe__sk_prepare(p, kern, a, b, eps);
 }
@@ -189,19 +212,17 @@ int fe__sk_step(fe__sk *p, fe__emd_kernel kern, double *change) {
 }
 
 uint32_t fe__sk_iterate(fe__sk *p, fe__emd_kernel kern, uint32_t max_iter, double thr,
-                        double *last_change, int *fired, int *bad, fe__pf *pf) {
+                        double *last_change, int *fired, int *bad) {
     const double sigma = fe__sk_start(p), thr_scaled = thr * sigma;
     double change = 0;
     uint32_t it = 0;
     *fired = *bad = 0;
 #if FE__EMD_HAVE_AVX2
     if (kern == FE__EMD_AVX2 && p->np == 16 && p->mp == 16) {
-        it = fe__sk_iterate16_avx2(p, max_iter, thr_scaled, &change, fired, bad, pf);
+        it = fe__sk_iterate16_avx2(p, max_iter, thr_scaled, &change, fired, bad);
         *last_change = sigma > 0 ? change / sigma : INFINITY;
         return it;
     }
-#else
-    (void)pf;
 #endif
     while (it < max_iter) {
         it++;
@@ -330,12 +351,12 @@ fe_status fe__sk_solve_log(fe__sk *p, const fe_emd_options *opt, double *plan, f
 }
 
 fe_status fe__sk_solve(fe__sk *p, fe__emd_kernel kern, const fe_emd_options *opt, double *plan,
-                       fe_emd_stats *st, fe__pf *pf) {
+                       fe_emd_stats *st) {
     if (!opt->log_domain) {
         double change = 0;
         int fired = 0, bad = 0;
         uint32_t it = fe__sk_iterate(p, kern, opt->max_iter, opt->stop_threshold, &change,
-                                     &fired, &bad, pf);
+                                     &fired, &bad);
         if (!bad && fe__sk_finish(p, kern, 0, plan, st)) {
             st->iterations = it;
             st->converged = fired;
@@ -418,7 +439,7 @@ fe_status fe_emd_sinkhorn(const double *sim, size_t n, size_t m, const double *a
     fe__sk_bind(&p, mem, n, m);
     fe__sk_load_f64(&p, sim, m);   /* finite: checked above */
     fe__sk_prepare(&p, kern, a, b, opt->epsilon);
-    st = fe__sk_solve(&p, kern, opt, plan, out_stats, NULL);
+    st = fe__sk_solve(&p, kern, opt, plan, out_stats);
     fe__aligned_free(mem);
     if (st != FE_OK) memset(out_stats, 0, sizeof *out_stats);
     return st;

@@ -96,6 +96,18 @@ void fe__emd_normalise(double *w, size_t n, uint32_t *flags) {
     for (size_t i = 0; i < n; i++) w[i] /= s;
 }
 
+void fe__emd_normalise_k(fe__emd_kernel kern, double *w, size_t n, uint32_t *flags) {
+#if FE__EMD_HAVE_AVX2
+    if (kern == FE__EMD_AVX2) {
+        fe__emd_normalise_avx2(w, n, flags);
+        return;
+    }
+#else
+    (void)kern;
+#endif
+    fe__emd_normalise(w, n, flags);
+}
+
 void fe__emd_sc_raw(const double *s, size_t lds, size_t n, size_t m, double *a, double *b) {
     for (size_t j = 0; j < m; j++) b[j] = 0;
     for (size_t i = 0; i < n; i++) {

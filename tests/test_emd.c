@@ -116,7 +116,7 @@ static fe_status sinkhorn_with(fe__emd_kernel kern, const double *sim, size_t n,
     fe__sk_load_f64(&p, sim, m);
     fe__sk_prepare(&p, kern, a, b, opt->epsilon);
     memset(st, 0, sizeof *st);
-    fe_status s = fe__sk_solve(&p, kern, opt, plan, st, NULL);
+    fe_status s = fe__sk_solve(&p, kern, opt, plan, st);
     fe__aligned_free(mem);
     return s;
 }
@@ -779,44 +779,124 @@ FE_TEST(emd_exp_accuracy) {
 #endif
 }
 
+/* sum_k x_k y_k in double and sum |x_k y_k|: a float dot product's reference and error scale */
+static void dot_ref(const float *x, const float *y, size_t K, double *ref, double *mag) {
+    *ref = *mag = 0;
+    for (size_t k = 0; k < K; k++) {
+        *ref += (double)x[k] * y[k];
+        *mag += fabs((double)x[k] * y[k]);
+    }
+}
+
 FE_TEST(emd_gemm_kernels) {
-    /* C = A B^T, both kernels, against a double-precision triple loop over awkward shapes
-     * (M 1..18 around the 4-row block, N 1..10 around the 3-row block, K around the 8-lane
-     * width): |err| <= 2 K u sum|a||b| (a float dot product's bound), strides > K */
+    /* the cost GEMM T[j][i] = <q_i, B_j> and qb[j] = <q_bar, B_j>, both kernels, against a
+     * double-precision loop over awkward shapes (n around the 16-row panel, N around the
+     * 6-row block, K around the 8-lane width): |err| <= 2 K u sum|q||b| (a float dot product's
+     * bound, with margin); panel padding rows are 0 and nothing past them is written */
     synth_rng rng = {3};
     size_t Ks[] = {1, 2, 7, 8, 9, 15, 16, 17, 63, 64, 127, 128, 129, 255, 256, 257};
+    size_t ns[] = {1, 2, 3, 5, 8, 9, 15, 16, 17, 31, 33, 64};
     double worst_ratio = 0;
-    int shapes = 0;
+    int shapes = 0, bad_pad = 0;
     for (int kern = 0; kern < n_kernels(); kern++)
         for (size_t ki = 0; ki < sizeof Ks / sizeof *Ks; ki++)
-            for (size_t M = 1; M <= 18; M += (M < 6 ? 1 : 5))
-                for (size_t N = 1; N <= 10; N += (N < 7 ? 1 : 3)) {
-                    size_t K = Ks[ki], lda = K + 3, ldb = K + 1, ldc = N + 2;
-                    float *A = malloc(M * lda * sizeof *A), *B = malloc(N * ldb * sizeof *B);
-                    float *C = malloc(M * ldc * sizeof *C);
-                    for (size_t i = 0; i < M * lda; i++) A[i] = (float)synth_gauss(&rng);
-                    for (size_t i = 0; i < N * ldb; i++) B[i] = (float)synth_gauss(&rng);
-                    for (size_t i = 0; i < M * ldc; i++) C[i] = NAN;
-                    fe__emd_gemm_nt((fe__emd_kernel)kern, M, N, K, A, lda, B, ldb, C, ldc);
-                    for (size_t i = 0; i < M; i++)
-                        for (size_t j = 0; j < ldc; j++) {
-                            if (j >= N) { /* padding untouched */
-                                if (!isnan(C[i * ldc + j])) { free(A); free(B); free(C); FAIL("wrote past N"); }
-                                continue;
-                            }
-                            double ref = 0, mag = 0;
-                            for (size_t k = 0; k < K; k++) {
-                                ref += (double)A[i * lda + k] * B[j * ldb + k];
-                                mag += fabs((double)A[i * lda + k] * B[j * ldb + k]);
-                            }
-                            double ratio = fabs(C[i * ldc + j] - ref) / (2.0 * (double)K * FLT_EPSILON / 2 * mag + 1e-30);
-                            worst_ratio = fmax(worst_ratio, ratio);
+            for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++)
+                for (size_t N = 1; N <= 14; N += (N < 8 ? 1 : 3)) {
+                    size_t K = Ks[ki], n = ns[ni], pr = fe__emd_panel_rows(n), ldt = pr + 3;
+                    float *Q = malloc(n * K * sizeof *Q), *P = fe__aligned_alloc(pr * K * sizeof *P);
+                    float *B = malloc(N * (K + 1) * sizeof *B), *T = malloc(N * ldt * sizeof *T);
+                    float *qbar = malloc(K * sizeof *qbar), qb[14];
+                    const float *rows[14];
+                    for (size_t i = 0; i < n * K; i++) Q[i] = (float)synth_gauss(&rng);
+                    for (size_t i = 0; i < K; i++) qbar[i] = (float)synth_gauss(&rng);
+                    for (size_t i = 0; i < N * (K + 1); i++) B[i] = (float)synth_gauss(&rng);
+                    for (size_t j = 0; j < N; j++) rows[j] = B + j * (K + 1);   /* stride > K */
+                    for (size_t i = 0; i < N * ldt; i++) T[i] = NAN;
+                    fe__emd_pack_query(Q, n, K, P);
+                    fe__emd_gemm_cost((fe__emd_kernel)kern, n, K, Q, P, qbar, N, rows, T, ldt, qb, NULL, 0);
+                    for (size_t j = 0; j < N; j++) {
+                        for (size_t i = 0; i < ldt; i++) {
+                            float v = T[j * ldt + i];
+                            if (i >= pr) { bad_pad += !isnan(v); continue; }
+                            if (i >= n) { bad_pad += v != 0.0f; continue; }
+                            double ref, mag;
+                            dot_ref(Q + i * K, rows[j], K, &ref, &mag);
+                            worst_ratio = fmax(worst_ratio, fabs(v - ref) / ((double)K * FLT_EPSILON * mag + 1e-30));
                         }
-                    free(A); free(B); free(C);
+                        double ref, mag;
+                        dot_ref(qbar, rows[j], K, &ref, &mag);
+                        worst_ratio = fmax(worst_ratio, fabs(qb[j] - ref) / ((double)K * FLT_EPSILON * mag + 1e-30));
+                    }
+                    free(Q); fe__aligned_free(P); free(B); free(T); free(qbar);
                     shapes++;
                 }
     NOTE("%d shapes, worst error / bound %.3g", shapes, worst_ratio);
+    CHECK(bad_pad == 0);
     CHECK(worst_ratio <= 1.0);
+}
+
+FE_TEST(emd_normalise_kernels) {
+    /* the SIMD normalisation equals the portable one bit for bit (sizes around the 4-lane
+     * width, negative and NaN entries, the all-non-positive fallback and its flag) */
+    synth_rng rng = {12};
+    int compared = 0;
+    for (int kern = 0; kern < n_kernels(); kern++)
+        for (size_t n = 1; n <= 21; n++)
+            for (int mode = 0; mode < 3; mode++) {
+                double w1[21], w2[21];
+                uint32_t f1 = 0, f2 = 0;
+                for (size_t i = 0; i < n; i++)
+                    w1[i] = w2[i] = mode == 2 ? -synth_unif(&rng) : synth_unif(&rng) - (mode ? 0.3 : 0);
+                if (mode == 1) w1[n / 2] = w2[n / 2] = NAN;
+                fe__emd_normalise(w1, n, &f1);
+                fe__emd_normalise_k((fe__emd_kernel)kern, w2, n, &f2);
+                CHECK(memcmp(w1, w2, n * sizeof *w1) == 0 && f1 == f2);
+                CHECK(mode != 2 || f1 == FE_EMD_FLAG_UNIFORM_FALLBACK);
+                compared++;
+            }
+    NOTE("%d vectors", compared);
+}
+
+FE_TEST(emd_load_transposed) {
+    /* the transposed load (the re-rank's) equals the row-major one on the transposed matrix,
+     * bit for bit, both kernels, odd shapes (padding lanes and negative maxima); with eps its
+     * fused kernel equals the row-major load's fe__sk_prepare_f32, bit for bit */
+    synth_rng rng = {5};
+    size_t sizes[][2] = {{16, 16}, {1, 1}, {3, 5}, {9, 9}, {13, 7}, {17, 4}, {64, 64}};
+    int checked = 0, fused = 0;
+    for (int kern = 0; kern < n_kernels(); kern++)
+        for (size_t sz = 0; sz < sizeof sizes / sizeof *sizes; sz++)
+            for (int neg = 0; neg < 2; neg++) {
+                size_t n = sizes[sz][0], m = sizes[sz][1], ldt = fe__emd_panel_rows(n), nd = fe__sk_doubles(n, m);
+                float *S = malloc(n * m * sizeof *S), *T = calloc(m * ldt, sizeof *T);
+                double *m1 = fe__aligned_alloc(nd * sizeof(double)), *m2 = fe__aligned_alloc(nd * sizeof(double));
+                for (size_t i = 0; i < n; i++)
+                    for (size_t j = 0; j < m; j++)
+                        T[j * ldt + i] = S[i * m + j] = (float)(synth_unif(&rng) - (neg ? 1.5 : 0.5));
+                fe__sk p1, p2;
+                fe__sk_bind(&p1, m1, n, m);
+                fe__sk_bind(&p2, m2, n, m);
+                double ab[64];
+                for (size_t i = 0; i < 64; i++) ab[i] = 1.0 / 64;
+                CHECK(fe__sk_load_f32(&p1, (fe__emd_kernel)kern, S, m) == 1);
+                CHECK(fe__sk_load_f32t(&p2, (fe__emd_kernel)kern, T, ldt, 0.0) == 1);
+                CHECK(memcmp(p1.s, p2.s, p1.np * p1.mp * sizeof(double)) == 0);
+                CHECK(p1.cmin == p2.cmin && p1.cmax == p2.cmax && !p2.kready);
+                CHECK(fe__sk_load_f32t(&p2, (fe__emd_kernel)kern, T, ldt, 0.05) == 1);
+                CHECK(memcmp(p1.s, p2.s, p1.np * p1.mp * sizeof(double)) == 0);
+                fused += p2.kready;
+                fe__sk_prepare_f32(&p1, (fe__emd_kernel)kern, ab, ab, 0.05);
+                fe__sk_prepare_f32(&p2, (fe__emd_kernel)kern, ab, ab, 0.05);
+                CHECK(memcmp(p1.K, p2.K, p1.np * p1.mp * sizeof(double)) == 0);
+                T[(m - 1) * ldt + n - 1] = NAN;
+                CHECK(fe__sk_load_f32t(&p2, (fe__emd_kernel)kern, T, ldt, 0.05) == 0);
+                T[(m - 1) * ldt + n - 1] = -INFINITY;
+                CHECK(fe__sk_load_f32t(&p2, (fe__emd_kernel)kern, T, ldt, 0.05) == 0);
+                free(S); free(T); fe__aligned_free(m1); fe__aligned_free(m2);
+                checked++;
+            }
+    NOTE("%d matrices, %d with the fused float kernel", checked, fused);
+    CHECK(n_kernels() < 2 || fused > 0);
 }
 
 FE_TEST(emd_kernels_agree) {
@@ -882,7 +962,7 @@ FE_TEST(emd_kernel_fast_matches_double) {
         fe__sk_bind(&p2, m2, n, m);
         CHECK(fe__sk_load_f32(&p1, FE__EMD_AVX2, S, lds) && fe__sk_load_f32(&p2, FE__EMD_AVX2, S, lds));
         fe__sk_prepare(&p1, FE__EMD_AVX2, a, b, 0.05);
-        fe__sk_prepare_f32(&p2, FE__EMD_AVX2, S, lds, a, b, 0.05);
+        fe__sk_prepare_f32(&p2, FE__EMD_AVX2, a, b, 0.05);
         for (size_t i = 0; i < p1.np; i++)
             for (size_t j = 0; j < p1.mp; j++) {
                 double k1 = p1.K[i * p1.mp + j], k2 = p2.K[i * p1.mp + j];
@@ -925,7 +1005,7 @@ FE_TEST(emd_loop16_bit_identical) {
         double sigma = fe__sk_start(&p[0]), thr = 0.1 * sigma, ch16, ch = 0;
         fe__sk_start(&p[1]);
         int fired, bad;
-        uint32_t it16 = fe__sk_iterate16_avx2(&p[0], 100, thr, &ch16, &fired, &bad, NULL), it = 0;
+        uint32_t it16 = fe__sk_iterate16_avx2(&p[0], 100, thr, &ch16, &fired, &bad), it = 0;
         while (it < 100) {
             it++;
             CHECK(fe__sk_step_avx2(&p[1], &ch) == 0);
