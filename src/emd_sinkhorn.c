@@ -79,18 +79,16 @@ int fe__sk_load_f64(fe__sk *p, const double *s, size_t lds) {
     return isfinite(total);   /* any NaN or Inf makes the sum non-finite */
 }
 
-int fe__sk_load_f32(fe__sk *p, fe__emd_kernel kern, const float *s, size_t lds) {
+/* The portable load: element (i, j) of the similarity block is s[i * rs + j * cs] (row-major
+ * when cs = 1, the transposed GEMM output when rs = 1). Pads to np x mp with zeros and notes
+ * the cost range of the real part. */
+static int load_strided(fe__sk *p, const float *s, size_t rs, size_t cs) {
     p->kready = 0;
-#if FE__EMD_HAVE_AVX2
-    if (kern == FE__EMD_AVX2) return fe__sk_load_f32_avx2(p, s, lds);
-#else
-    (void)kern;
-#endif
     double total = 0, smax = -INFINITY, smin = INFINITY;
     for (size_t i = 0; i < p->np; i++)
         for (size_t j = 0; j < p->mp; j++) {
             int real = i < p->n && j < p->m;
-            double v = real ? (double)s[i * lds + j] : 0.0;
+            double v = real ? (double)s[i * rs + j * cs] : 0.0;
             p->s[i * p->mp + j] = v;
             total += v;
             if (real && v > smax) smax = v;
@@ -101,6 +99,16 @@ int fe__sk_load_f32(fe__sk *p, fe__emd_kernel kern, const float *s, size_t lds) 
     return isfinite(total);
 }
 
+int fe__sk_load_f32(fe__sk *p, fe__emd_kernel kern, const float *s, size_t lds) {
+    p->kready = 0;
+#if FE__EMD_HAVE_AVX2
+    if (kern == FE__EMD_AVX2) return fe__sk_load_f32_avx2(p, s, lds);
+#else
+    (void)kern;
+#endif
+    return load_strided(p, s, lds, 1);
+}
+
 int fe__sk_load_f32t(fe__sk *p, fe__emd_kernel kern, const float *t, size_t ldt, double eps) {
 #if FE__EMD_HAVE_AVX2
     if (kern == FE__EMD_AVX2) return fe__sk_load_f32t_avx2(p, t, ldt, eps);
@@ -108,20 +116,7 @@ int fe__sk_load_f32t(fe__sk *p, fe__emd_kernel kern, const float *t, size_t ldt,
     (void)kern;
 #endif
     (void)eps;
-    p->kready = 0;
-    double total = 0, smax = -INFINITY, smin = INFINITY;
-    for (size_t i = 0; i < p->np; i++)
-        for (size_t j = 0; j < p->mp; j++) {
-            int real = i < p->n && j < p->m;
-            double v = real ? (double)t[j * ldt + i] : 0.0;
-            p->s[i * p->mp + j] = v;
-            total += v;
-            if (real && v > smax) smax = v;
-            if (real && v < smin) smin = v;
-        }
-    p->cmin = 1.0 - smax;
-    p->cmax = 1.0 - smin;
-    return isfinite(total);
+    return load_strided(p, t, 1, ldt);
 }
 
 /* K' from p->s with libm exp: the reference kernel. */
