@@ -60,6 +60,10 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 void cli_json_string(FILE *fp, const char *s);
 void cli_json_float(FILE *fp, double v);
 void cli_json_floats(FILE *fp, const float *v, size_t n);
+void cli_json_doubles(FILE *fp, const double *v, size_t n);
+/* ", \"key\": value": the next member of an object already opened */
+void cli_json_field(FILE *fp, const char *key, double v);
+void cli_json_field_string(FILE *fp, const char *key, const char *s);
 
 /* A progress line on stderr, drawn only when stderr is a terminal. */
 typedef struct cli_progress {

@@ -96,14 +96,10 @@ FE_VERB(flow, "why two faces match: draw the patch flow between them (PNG)") {
     if (rc == CLI_OK && json) {
         printf("{\"query\": ");
         cli_json_string(stdout, img_path[0]);
-        printf(", \"candidate\": ");
-        cli_json_string(stdout, img_path[1]);
-        printf(", \"stage1_score\": ");
-        cli_json_float(stdout, flow->stage1_score);
-        printf(", \"emd_score\": ");
-        cli_json_float(stdout, flow->emd_score);
-        printf(", \"score\": ");
-        cli_json_float(stdout, flow->score);
+        cli_json_field_string(stdout, "candidate", img_path[1]);
+        cli_json_field(stdout, "stage1_score", flow->stage1_score);
+        cli_json_field(stdout, "emd_score", flow->emd_score);
+        cli_json_field(stdout, "score", flow->score);
         printf(",\n \"grid\": %u, \"weights\": \"%s\", \"solver\": \"%s\", \"alpha\": ", flow->grid,
                cli_weights_name(o.emd.weighting), cli_solver_name(o.emd.solver));
         if (o.alpha < 0) printf("\"sum\"");
@@ -112,17 +108,11 @@ FE_VERB(flow, "why two faces match: draw the patch flow between them (PNG)") {
         cli_json_float(stdout, flow->stats.marginal_error);
         printf(", \"alignment\": [\"%s\", \"%s\"]", info[0].fallback ? "centre-crop" : "landmarks",
                info[1].fallback ? "centre-crop" : "landmarks");
-        printf(",\n \"query_weights\": [");
-        for (uint32_t k = 0; k < flow->cells; k++) {
-            if (k) printf(", ");
-            cli_json_float(stdout, flow->query_weight[k]);
-        }
-        printf("],\n \"cand_weights\": [");
-        for (uint32_t k = 0; k < flow->cells; k++) {
-            if (k) printf(", ");
-            cli_json_float(stdout, flow->cand_weight[k]);
-        }
-        printf("],\n \"output\": ");
+        printf(",\n \"query_weights\": ");
+        cli_json_doubles(stdout, flow->query_weight, flow->cells);
+        printf(",\n \"cand_weights\": ");
+        cli_json_doubles(stdout, flow->cand_weight, flow->cells);
+        printf(",\n \"output\": ");
         if (output) cli_json_string(stdout, output);
         else printf("null");
         if (output) printf(", \"width\": %u, \"height\": %u, \"render_ms\": %.3f", pic->width, pic->height, render_ms);

@@ -172,6 +172,25 @@ void cli_json_floats(FILE *fp, const float *v, size_t n) {
     fputc(']', fp);
 }
 
+void cli_json_doubles(FILE *fp, const double *v, size_t n) {
+    fputc('[', fp);
+    for (size_t i = 0; i < n; i++) {
+        if (i) fputs(", ", fp);
+        cli_json_float(fp, v[i]);
+    }
+    fputc(']', fp);
+}
+
+void cli_json_field(FILE *fp, const char *key, double v) {
+    fprintf(fp, ", \"%s\": ", key);
+    cli_json_float(fp, v);
+}
+
+void cli_json_field_string(FILE *fp, const char *key, const char *s) {
+    fprintf(fp, ", \"%s\": ", key);
+    cli_json_string(fp, s);
+}
+
 void cli_progress_begin(cli_progress *p, const char *label, size_t total) {
     p->label = label;
     p->total = total;

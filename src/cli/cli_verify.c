@@ -175,27 +175,18 @@ static void print_measure_json(const measure *m, double at06) {
     const fe_verify_result *r = &m->r;
     printf("\"%s\": {\"accuracy\": ", m->name);
     cli_json_float(stdout, r->mean);
-    printf(", \"std\": ");
-    cli_json_float(stdout, r->std);
-    printf(", \"std_error\": ");
-    cli_json_float(stdout, r->std_error);
-    printf(", \"threshold\": ");
-    cli_json_float(stdout, r->threshold_all);
-    printf(", \"accuracy_all\": ");
-    cli_json_float(stdout, r->accuracy_all);
-    if (!isnan(at06)) {
-        printf(", \"accuracy_at_0_6\": ");
-        cli_json_float(stdout, at06);
-    }
+    cli_json_field(stdout, "std", r->std);
+    cli_json_field(stdout, "std_error", r->std_error);
+    cli_json_field(stdout, "threshold", r->threshold_all);
+    cli_json_field(stdout, "accuracy_all", r->accuracy_all);
+    if (!isnan(at06)) cli_json_field(stdout, "accuracy_at_0_6", at06);
     printf(", \"folds\": [");
     for (uint32_t k = 0; k < r->n_folds; k++) {
         const fe_verify_fold *f = &r->fold[k];
         printf("%s{\"threshold\": ", k ? ", " : "");
         cli_json_float(stdout, f->threshold);
-        printf(", \"train_accuracy\": ");
-        cli_json_float(stdout, f->train_accuracy);
-        printf(", \"test_accuracy\": ");
-        cli_json_float(stdout, f->test_accuracy);
+        cli_json_field(stdout, "train_accuracy", f->train_accuracy);
+        cli_json_field(stdout, "test_accuracy", f->test_accuracy);
         printf(", \"n\": %zu, \"correct\": %zu}", f->n_test, f->n_test_correct);
     }
     printf("]}");
