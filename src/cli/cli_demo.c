@@ -118,15 +118,12 @@ static void print_side_by_side(const demo_query *d, const fe_gallery *g, uint32_
 static void json_hit(const fe_gallery *g, const fe_search_result *r, int stage2) {
     printf("{\"rank\": %u, \"identity\": ", stage2 ? r->rank : r->stage1_rank);
     cli_json_string(stdout, fe_gallery_label(g, r->index));
-    printf(", \"path\": ");
-    cli_json_string(stdout, fe_gallery_path(g, r->index));
-    printf(", \"stage1_rank\": %u, \"stage1_score\": ", r->stage1_rank);
-    cli_json_float(stdout, r->stage1_score);
+    cli_json_field_string(stdout, "path", fe_gallery_path(g, r->index));
+    printf(", \"stage1_rank\": %u", r->stage1_rank);
+    cli_json_field(stdout, "stage1_score", r->stage1_score);
     if (stage2) {
-        printf(", \"emd_score\": ");
-        cli_json_float(stdout, r->emd_score);
-        printf(", \"score\": ");
-        cli_json_float(stdout, r->score);
+        cli_json_field(stdout, "emd_score", r->emd_score);
+        cli_json_field(stdout, "score", r->score);
     }
     printf("}");
 }

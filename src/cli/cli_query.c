@@ -63,17 +63,14 @@ static void print_json(const char *gallery_path, const fe_gallery *g, const char
         const fe_search_result *r = &q->res[i];
         printf("%s\n  {\"rank\": %u, \"identity\": ", i ? "," : "", r->rank);
         cli_json_string(stdout, fe_gallery_label(g, r->index));
-        printf(", \"path\": ");
-        cli_json_string(stdout, fe_gallery_path(g, r->index));
-        printf(", \"stage1_rank\": %u, \"stage1_score\": ", r->stage1_rank);
-        cli_json_float(stdout, r->stage1_score);
-        printf(", \"emd_score\": ");
-        cli_json_float(stdout, r->emd_score);
-        printf(", \"score\": ");
-        cli_json_float(stdout, r->score);
-        printf(", \"index\": %u, \"reranked\": %s, \"iterations\": %u, \"marginal_error\": ", r->index,
+        cli_json_field_string(stdout, "path", fe_gallery_path(g, r->index));
+        printf(", \"stage1_rank\": %u", r->stage1_rank);
+        cli_json_field(stdout, "stage1_score", r->stage1_score);
+        cli_json_field(stdout, "emd_score", r->emd_score);
+        cli_json_field(stdout, "score", r->score);
+        printf(", \"index\": %u, \"reranked\": %s, \"iterations\": %u", r->index,
                r->reranked ? "true" : "false", r->iterations);
-        cli_json_float(stdout, r->marginal_error);
+        cli_json_field(stdout, "marginal_error", r->marginal_error);
         printf("}");
     }
     printf("%s],\n \"query\": ", n ? "\n" : "");
