@@ -211,7 +211,8 @@ static const char css[] =
     "td.num{text-align:right;font-variant-numeric:tabular-nums}\n"
     "tr.good td:first-child{box-shadow:inset 3px 0 0 var(--good)}"
     "tr.bad td:first-child{box-shadow:inset 3px 0 0 var(--bad)}\n"
-    "code{font-size:.9em}\n";
+    "code{font-size:.9em}\n"
+    ".trio{display:grid;gap:8px;grid-template-columns:repeat(3,1fr)}.trio figure{margin:0}\n";
 
 void fe__html_page_begin(fe__html *h, const char *title, const char *subtitle) {
     fe__html_raw(h, "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"

@@ -18,6 +18,7 @@
  *   cards_begin / card_begin     a responsive grid of <article class="card ...">, one column
  *                                on a phone, as many ~260 px columns as fit on a desktop
  *   cols_begin / col_begin       two columns side by side (stacked under 700 px)
+ *   <div class="trio">          three figures side by side at any width (eval examples)
  *   table_begin/row/end          a table that scrolls sideways inside its box when too wide
  *   img / img_png                <img> with a PNG data URI, scaled to fit its box
  *   figure                       an image with a caption (class "px": crisp pixel scaling)

@@ -12,6 +12,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli_build.h"
+#include "cli_eval_html.h"
 #include "internal.h"
 
 #include <math.h>
@@ -21,7 +22,7 @@
 
 static const char *landmarks_arg, *kinds_arg, *grid_arg, *weights_arg, *alpha_arg, *solver_arg,
     *k_arg, *eps_arg, *setting_arg, *index_arg, *save_arg, *pairs_arg, *boot_arg, *threads_arg,
-    *seed_arg, *limit_arg, *examples_arg, *model_arg, *json_arg;
+    *seed_arg, *limit_arg, *examples_arg, *model_arg, *json_arg, *html_arg;
 
 static const cli_option options[] = {
     {"landmarks", 'l', "FILE.tsv", &landmarks_arg, NULL, "5-point landmarks per image (TSV; rows by path suffix)"},
@@ -43,6 +44,7 @@ static const cli_option options[] = {
     {"examples", 0, "N", &examples_arg, NULL, "fixed/broke examples kept per kind (default 8)"},
     {"model", 'm', "PATH", &model_arg, NULL, "weight blob (default: weights/faceres.feb)"},
     {"json", 0, "FILE", &json_arg, NULL, "write every row, timing and example as JSON (atomic)"},
+    {"html", 0, "FILE", &html_arg, NULL, "write a self-contained page: the tables and fixed/broke examples (atomic)"},
     {NULL, 0, NULL, NULL, NULL, NULL}};
 
 static const cli_command command = {
@@ -50,7 +52,7 @@ static const cli_command command = {
     "DATA_DIR --landmarks FILE.tsv [--kinds LIST] [--grid 4,8] [--weights uniform,sc,apc]\n"
     "       [--alpha 0.3,0.7,sum] [--solver sinkhorn,exact] [--k 100] [--epsilon 0.05]\n"
     "       [--setting all|multi] [--index F | --save-index F] [--pairs FILE] [--boot N]\n"
-    "       [--threads N] [--seed S] [--limit N] [--examples N] [--json FILE]",
+    "       [--threads N] [--seed S] [--limit N] [--examples N] [--json FILE] [--html FILE]",
     "The paper's identification protocol (METHOD.md). The gallery is every image of\n"
     "DATA_DIR/<identity>/ (or DATA_DIR/images/<identity>/), clean. Every image whose identity\n"
     "has another image becomes one query per kind (aligned with its landmarks, perturbed with\n"
@@ -60,7 +62,10 @@ static const cli_command command = {
     "with a bootstrap 95 % interval over queries, and how many top-1 answers re-ranking fixed\n"
     "and broke. The first stage-2 row is always the paper's default (4x4, apc, sinkhorn, K 100,\n"
     "eps 0.05, alpha 0.7). Stage 1 runs once per query; alpha and K are free, each grid x\n"
-    "weighting x solver x epsilon costs one EMD pass. Lists are comma-separated.",
+    "weighting x solver x epsilon costs one EMD pass. Lists are comma-separated.\n"
+    "--html writes one page (images inline, no scripts) with the tables and, per kind, up to 3\n"
+    "queries whose top-1 the default re-ranking fixed and broke: the perturbed query, both\n"
+    "top-1 faces with identities and scores, and the flow of the query to stage 2's top-1.",
     options, 1, 1};
 
 /* ---- list options --------------------------------------------------------------------- */
@@ -430,7 +435,7 @@ static int build_gallery(const fe_model *model, const char *root, cli_landmarks 
 FE_VERB(eval, "reproduce the paper: P@1, RP, MAP@R of stage 1 vs stage 2 on OOD queries") {
     landmarks_arg = kinds_arg = grid_arg = weights_arg = alpha_arg = solver_arg = k_arg = eps_arg = NULL;
     setting_arg = index_arg = save_arg = pairs_arg = boot_arg = threads_arg = seed_arg = limit_arg = NULL;
-    examples_arg = model_arg = json_arg = NULL;
+    examples_arg = model_arg = json_arg = html_arg = NULL;
     int n_pos;
     int rc = cli_parse(&command, argc, argv, &n_pos);
     if (rc >= 0) return rc;
@@ -535,6 +540,16 @@ FE_VERB(eval, "reproduce the paper: P@1, RP, MAP@R of stage 1 vs stage 2 on OOD 
         printf("time: gallery %.1f s, query load+align %.1f s, eval %.1f s, total %.1f s\n", gallery_s,
                res->seconds_load, res->seconds_total, total_s);
         if (json_arg) rc = write_json(json_arg, res, &vr, data_dir, index_arg ? index_arg : save_arg, gallery_s, total_s);
+        if (rc == CLI_OK && html_arg) {
+            char vline[160];
+            if (vr.done)
+                snprintf(vline, sizeof vline, "%.2f %% +- %.2f (10-fold, %zu pairs)", 100 * vr.r.mean, 100 * vr.r.std,
+                         vr.n_pairs);
+            cli_eval_html_in hi = {res, g, model, &lm, root, data_dir, index_arg ? index_arg : save_arg,
+                                   vr.done ? vline : NULL, total_s};
+            rc = cli_eval_html_write(html_arg, &hi);
+            if (rc == CLI_OK) printf("wrote %s\n", html_arg);
+        }
     }
     fe_eval_result_free(res);
     fe_gallery_free(g);
