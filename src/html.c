@@ -208,7 +208,7 @@ static const char css[] =
     "caption{text-align:left;color:var(--muted);padding-bottom:.3em}\n"
     "th{white-space:nowrap}\n"
     "th,td{border-bottom:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}\n"
-    "td.num{text-align:right;font-variant-numeric:tabular-nums}\n"
+    "td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\n"
     "tr.good td:first-child{box-shadow:inset 3px 0 0 var(--good)}"
     "tr.bad td:first-child{box-shadow:inset 3px 0 0 var(--bad)}\n"
     "code{font-size:.9em}\n"

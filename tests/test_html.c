@@ -5,7 +5,7 @@
  * project's own PNG reader back to the same pixels, the page skeleton (viewport, no scripts,
  * nothing external), sticky allocation failures and the atomic save; then `query --html` on a
  * gallery with hostile labels and paths, `demo --html` (every inline image decodes, card
- * counts), and a real browser: headless Chromium opens the query report from a file:// URL
+ * counts), `eval --html` (tables per kind, examples, escaping, images), and a real browser: headless Chromium opens the query report from a file:// URL
  * and reports, from a check script added to a test copy of the page, how many images decoded
  * (naturalWidth > 0), how many result cards and scripts there are, whether the page fits a
  * phone-width window, and whether the hostile label shows as text. Screenshots of the report
@@ -351,6 +351,54 @@ FE_TEST(html_demo_report) {
     CHECK_MSG(imgs == 3 * 16, "%zu inline images", imgs);
     NOTE("%zu bytes, %zu inline PNGs all decode", n, imgs);
     free(page);
+}
+
+/* `eval --html` on the demo data, read from a directory whose name is markup (so the page
+ * must escape it): one results table per kind with a stage-1 and a default row, the example
+ * blocks (trio card + flow picture each), every inline PNG decodes, nothing active or remote. */
+FE_TEST(html_eval_report) {
+    if (!have_demo(t)) return;
+    const int san = fe_t_sanitized();   /* ~50x slower embedding: fewer queries there */
+    char cwd[4096], target[4200], link[800], path[700], out[16384];
+    CHECK(getcwd(cwd, sizeof cwd));
+    snprintf(target, sizeof target, "%s/%s/gallery", cwd, DEMO);
+    snprintf(link, sizeof link, "%s/g<i>&x", fe_t_tmpdir());
+    unlink(link);
+    CHECK_MSG(symlink(target, link) == 0, "symlink %s", link);
+    snprintf(path, sizeof path, "%s/eval.html", fe_t_tmpdir());
+    const char *kinds = san ? "crop70,mask --limit 8" : "crop70,mask,clean";
+    int rc = fe_t_run(out, sizeof out, "%s eval '%s' --landmarks %s --threads 2 --boot 100 --kinds %s --html '%s' 2>&1",
+                      fe_t_cli(), link, DEMO_LM, kinds, path);
+    CHECK_MSG(rc == 0 && strstr(out, "wrote "), "exit %d: %s", rc, out);
+    size_t n;
+    char *page = fe_t_read_file(path, &n);
+    CHECK(page);
+    CHECK_MSG(!strstr(page, "<script") && !strstr(page, "http://") && !strstr(page, "https://"), "active or remote content");
+    CHECK_MSG(strstr(page, "g&lt;i&gt;&amp;x") && !strstr(page, "g<i>&x"), "the data directory name is not escaped");
+    const char *names[3] = {"crop70", "mask", "clean"};
+    for (int k = 0; k < (san ? 2 : 3); k++) {
+        char id[64];
+        snprintf(id, sizeof id, "<section id=\"kind-%s\">", names[k]);
+        const char *sec = strstr(page, id), *end = sec ? strstr(sec, "</section>") : NULL;
+        CHECK_MSG(sec && end, "no section for %s", names[k]);
+        const char *s1 = strstr(sec, "<td>stage1</td>"), *d = strstr(sec, "<td>emd-4x4-apc-sinkhorn-a0.7 *</td>");
+        CHECK_MSG(s1 && d && s1 < d && d < end, "%s: the stage-1 and default rows are missing or out of order", names[k]);
+        CHECK(strstr(sec, "Re-ranking fixed the top-1") && strstr(sec, "Re-ranking broke the top-1"));
+    }
+    size_t cards = count(page, "class=\"card example"), flows = count(page, "<figure class=\"px flow\">");
+    CHECK_MSG(cards <= 2 * 3 * 3 && flows == cards, "%zu example cards, %zu flows", cards, flows);
+    /* without sanitizers crop70 is known to have both kinds of example on the demo data */
+    CHECK_MSG(san || (cards >= 2 && count(page, "class=\"card example hit\"") >= 1), "%zu example cards", cards);
+    size_t imgs = check_images(t, page);
+    if (fe_t_failed(t)) return;
+    CHECK_MSG(imgs == 4 * cards, "%zu inline images for %zu examples (query, two top-1s, flow each)", imgs, cards);
+    /* a failed write exits 1 and names the file */
+    rc = fe_t_run(out, sizeof out, "%s eval '%s' --landmarks %s --boot 10 --kinds clean --limit 2 "
+                  "--html /nonexistent-dir/e.html 2>&1", fe_t_cli(), link, DEMO_LM);
+    CHECK_MSG(rc == 1 && strstr(out, "/nonexistent-dir/e.html"), "exit %d: %s", rc, out);
+    NOTE("%zu bytes, %zu examples, %zu inline PNGs all decode", n, cards, imgs);
+    free(page);
+    unlink(link);
 }
 
 /* ---- the browser ----------------------------------------------------------------------- */

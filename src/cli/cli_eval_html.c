@@ -77,7 +77,7 @@ static void results_table(page *p, const fe_eval_kind *kd) {
             for (int k = 4; k < 10; k++) strcpy(c[k], "–");
         } else {
             fmt(c[4], sizeof c[4], "%+.2f", w->d_p1);
-            snprintf(c[5], sizeof c[5], "[%+.2f, %+.2f]", w->ci_p1[0], w->ci_p1[1]);
+            snprintf(c[5], sizeof c[5], "[%+.2f,\u00a0%+.2f]", w->ci_p1[0], w->ci_p1[1]);
             fmt(c[6], sizeof c[6], "%+.2f", w->d_rp);
             fmt(c[7], sizeof c[7], "%+.2f", w->d_map_r);
             snprintf(c[8], sizeof c[8], "%zu", w->fixed);
@@ -164,6 +164,8 @@ static void examples(page *p, const fe_eval_kind *kd, const fe_eval_example *e, 
     snprintf(t, sizeof t, "Re-ranking %s the top-1 (%zu of %zu queries; %zu shown)", fixed ? "fixed" : "broke",
              total, kd->n_queries, show);
     fe__html_elem(&p->h, "h3", NULL, t);
+    if (!show) fe__html_elem(&p->h, "p", "muted", fixed ? "None: no query's top-1 went from wrong to right."
+                                                        : "None: no query's top-1 went from right to wrong.");
     for (size_t i = 0; i < show; i++) example(p, kd, &e[i], fixed);
 }
 
