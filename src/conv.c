@@ -100,6 +100,36 @@ void fe__conv_forward(const fe__gemm_kernel *kern, const fe__conv *cv, const fe_
     const size_t items_per_panel = ho / rows_per_item;
     const size_t n_items = n_panels * items_per_panel;
 
+    if (kern->gemv && group == 1 && rows_per_item == ho) {
+        /* One pixel per row group (the 1x1 maps at batch 1): a 1 x NR tile would have two
+         * accumulator chains and wait on FMA latency; the gemv kernel runs one row across
+         * GP panels at once. Same chains, same results. */
+        const size_t GP = FE_GEMM_GEMV_NP, n_gp = (n_panels + GP - 1) / GP;
+#pragma omp for schedule(static)
+        for (size_t item = 0; item < n_gp; item++) {
+            const size_t jp0 = item * GP, np = n_panels - jp0 < GP ? n_panels - jp0 : GP;
+            for (size_t oy = 0; oy < ho; oy++) {
+                size_t ky_lo, ky_hi, kx_lo = 0, kx_hi = cv->kw - 1;
+                fe__conv_tap_range(oy, in->h, cv->kh, cv->stride, pt, &ky_lo, &ky_hi);
+                fe__conv_tap_range(0, in->w, cv->kw, cv->stride, pl, &kx_lo, &kx_hi);
+                fe__kseg seg[MAX_SEG];
+                const size_t n_seg = fe__conv_segments(cv, in->row_stride, ky_lo, ky_hi,
+                                                       kx_lo, kx_hi, seg);
+                const long iy0 = (long)(oy * cv->stride) - (long)pt;
+                const ptrdiff_t a_row = (ptrdiff_t)iy0 * (ptrdiff_t)in->row_stride -
+                                        (ptrdiff_t)pl * (ptrdiff_t)in->c;
+                const float *a = in_data + a_row;
+                float *c = out_data + oy * out->row_stride + jp0 * NR;
+                const float *r = res_data + (res ? oy * res->row_stride + jp0 * NR : 0);
+                fe__epi ep = {FE_EPI_AFFINE, 1.0f, 0.0f, cv->bias + jp0 * NR,
+                              cv->scale + jp0 * NR, cv->shift + jp0 * NR, res ? &r : NULL,
+                              relu};
+                kern->gemv(np, n_seg, seg, a, cv->bp + jp0 * K * NR, K * NR, c, &ep);
+            }
+        }
+        return;
+    }
+
 #pragma omp for schedule(static)
     for (size_t item = 0; item < n_items; item++) {
         /* Row items run row-major (all panels of row 0, then row 1, ...), so a static split
