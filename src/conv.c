@@ -85,11 +85,16 @@ void fe__conv_forward(const fe__gemm_kernel *kern, const fe__conv *cv, const fe_
 
     const size_t K = cv->kh * cv->kw * cv->cin, n_panels = cv->cout / NR;
     const size_t group = in->n * wo;                  /* pixels in one row group */
-    const size_t n_blocks = (group + MR - 1) / MR;
     /* A work item is one panel x one row group, or, when there are few pixels (the
      * weight-bound late layers), one whole panel, so that each thread streams only its
      * share of the weights. The split never changes a result. */
     const size_t rows_per_item = group * ho <= 128 ? ho : 1;
+    /* A whole-panel item of a 'valid' conv (every tap in range for every pixel) cuts its
+     * blocks from all its pixels at once, across rows: the 7x7 and 3x3 outputs of the down
+     * blocks then run as 6,6,..,5 and 5+4 instead of 4+3 and 3 per row (fewer passes over
+     * the panel, more accumulator chains per pass). Same chains: results are unchanged. */
+    const int span = !cv->same && rows_per_item == ho && ho > 1;
+    const size_t g_eff = span ? group * ho : group, nb_eff = (g_eff + MR - 1) / MR;
     /* loop invariants in locals: the stores through a[], c[] could alias the structs */
     const float *const in_data = in->data;
     float *const out_data = out->data;
@@ -100,6 +105,36 @@ void fe__conv_forward(const fe__gemm_kernel *kern, const fe__conv *cv, const fe_
     const size_t items_per_panel = ho / rows_per_item;
     const size_t n_items = n_panels * items_per_panel;
 
+    if (kern->gemv && group == 1 && rows_per_item == ho) {
+        /* One pixel per row group (the 1x1 maps at batch 1): a 1 x NR tile would have two
+         * accumulator chains and wait on FMA latency; the gemv kernel runs one row across
+         * GP panels at once. Same chains, same results. */
+        const size_t GP = FE_GEMM_GEMV_NP, n_gp = (n_panels + GP - 1) / GP;
+#pragma omp for schedule(static)
+        for (size_t item = 0; item < n_gp; item++) {
+            const size_t jp0 = item * GP, np = n_panels - jp0 < GP ? n_panels - jp0 : GP;
+            for (size_t oy = 0; oy < ho; oy++) {
+                size_t ky_lo, ky_hi, kx_lo = 0, kx_hi = cv->kw - 1;
+                fe__conv_tap_range(oy, in->h, cv->kh, cv->stride, pt, &ky_lo, &ky_hi);
+                fe__conv_tap_range(0, in->w, cv->kw, cv->stride, pl, &kx_lo, &kx_hi);
+                fe__kseg seg[MAX_SEG];
+                const size_t n_seg = fe__conv_segments(cv, in->row_stride, ky_lo, ky_hi,
+                                                       kx_lo, kx_hi, seg);
+                const long iy0 = (long)(oy * cv->stride) - (long)pt;
+                const ptrdiff_t a_row = (ptrdiff_t)iy0 * (ptrdiff_t)in->row_stride -
+                                        (ptrdiff_t)pl * (ptrdiff_t)in->c;
+                const float *a = in_data + a_row;
+                float *c = out_data + oy * out->row_stride + jp0 * NR;
+                const float *r = res_data + (res ? oy * res->row_stride + jp0 * NR : 0);
+                fe__epi ep = {FE_EPI_AFFINE, 1.0f, 0.0f, cv->bias + jp0 * NR,
+                              cv->scale + jp0 * NR, cv->shift + jp0 * NR, res ? &r : NULL,
+                              relu};
+                kern->gemv(np, n_seg, seg, a, cv->bp + jp0 * K * NR, K * NR, c, &ep);
+            }
+        }
+        return;
+    }
+
 #pragma omp for schedule(static)
     for (size_t item = 0; item < n_items; item++) {
         /* Row items run row-major (all panels of row 0, then row 1, ...), so a static split
@@ -107,7 +142,7 @@ void fe__conv_forward(const fe__gemm_kernel *kern, const fe__conv *cv, const fe_
          * what it wrote itself, still in its own L2. Whole-panel items split the weights. */
         const size_t jp = rows_per_item == ho ? item : item % n_panels;   /* loop 2: panel */
         const size_t oy0 = rows_per_item == ho ? 0 : item / n_panels;
-        for (size_t oy = oy0; oy < oy0 + rows_per_item; oy++) {   /* loop 3: row groups */
+        for (size_t oy = oy0; oy < oy0 + (span ? 1 : rows_per_item); oy++) {   /* loop 3 */
             const float *bp = cv->bp + jp * K * NR;
             size_t ky_lo, ky_hi;
             fe__conv_tap_range(oy, in->h, cv->kh, cv->stride, pt, &ky_lo, &ky_hi);
@@ -127,20 +162,23 @@ void fe__conv_forward(const fe__gemm_kernel *kern, const fe__conv *cv, const fe_
              * wraps to the next image (the group is output row oy of every image). Column
              * taps can only be partial in 'same' convs with left/right padding. */
             const int need_kx = pl > 0 || pr > 0;
-            size_t img = 0, ox = 0;
+            size_t img = 0, ox = 0, oyc = oy;   /* oyc: the pixel's row (moves only in span) */
             const float *ap = NULL, *rp = NULL;
             float *cp = NULL;
-            for (size_t b = 0; b < n_blocks; b++) {        /* loop 1: MR blocks */
-                const size_t mr = group / n_blocks + (b < group % n_blocks ? 1 : 0);
+            for (size_t b = 0; b < nb_eff; b++) {          /* loop 1: MR blocks */
+                const size_t mr = g_eff / nb_eff + (b < g_eff % nb_eff ? 1 : 0);
                 const float *a[MR] = {0}, *r[MR] = {0};
                 float *c[MR] = {0};
                 size_t ox_min = wo, ox_max = 0;
                 for (size_t i = 0; i < mr; i++) {
                     if (ox == 0) {
                         /* signed offset: the window may start inside the zero border */
-                        ap = in_data + ((ptrdiff_t)img * in_img + a_row);
-                        cp = out_data + (img * out_img + c_row);
-                        rp = res_data + (img * res_img + r_row);
+                        const size_t dy = oyc - oy;   /* 0 unless span */
+                        ap = in_data + ((ptrdiff_t)img * in_img + a_row +
+                                        (ptrdiff_t)(dy * cv->stride * in->row_stride));
+                        cp = out_data + (img * out_img + c_row + dy * out->row_stride);
+                        rp = res_data + (img * res_img + r_row +
+                                         dy * (res ? res->row_stride : out->row_stride));
                     }
                     if (need_kx) {
                         if (ox < ox_min) ox_min = ox;
@@ -154,7 +192,10 @@ void fe__conv_forward(const fe__gemm_kernel *kern, const fe__conv *cv, const fe_
                     rp += res_c;
                     if (++ox == wo) {
                         ox = 0;
-                        img++;
+                        if (++img == in->n && span) {
+                            img = 0;
+                            oyc++;
+                        }
                     }
                 }
                 /* taps any pixel of the block can use: the range shrinks as ox grows, so the

@@ -48,9 +48,21 @@ typedef void (*fe__ukr_fn)(size_t mr, size_t n_seg, const fe__kseg *seg,
                            const float *const *a, const float *b, float *const *c,
                            const fe__epi *ep);
 
+/* One-row kernel over np adjacent panels (1 <= np <= FE_GEMM_GEMV_NP): for p < np,
+ * c[p*NR .. p*NR+NR) = epilogue(a . panel p), panel p at b + p*panel_stride, its epilogue
+ * vectors at bias/scale/shift + p*NR and its residual at res[0] + p*NR. For output maps of
+ * one pixel (the 1x1 layers at batch 1), where a 1 x NR tile has only two accumulator
+ * chains and waits on FMA latency: np panels give 2*np independent chains. Each element is
+ * the same chain as ukr(1, ...) computes, so results are bit-identical to it. */
+typedef void (*fe__gemv_fn)(size_t np, size_t n_seg, const fe__kseg *seg, const float *a,
+                            const float *b, size_t panel_stride, float *c, const fe__epi *ep);
+
+#define FE_GEMM_GEMV_NP 4   /* panels per gemv call: 8 accumulators                       */
+
 typedef struct fe__gemm_kernel {
     const char *name;   /* "ref" or "avx2"                                                */
     fe__ukr_fn  ukr;
+    fe__gemv_fn gemv;
 } fe__gemm_kernel;
 
 /* The portable kernel (always available). */

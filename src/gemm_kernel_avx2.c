@@ -94,7 +94,51 @@ static void ukr_avx2(size_t mr, size_t n_seg, const fe__kseg *seg, const float *
     }
 }
 
-static const fe__gemm_kernel kernel_avx2 = {"avx2", ukr_avx2};
+/* One row over NP panels: 2*NP independent accumulator chains instead of 2 (contract in
+ * gemm.h). Each element's chain is the one tile(1, ...) builds, so results match it. */
+ALWAYS_INLINE void gemv_tile(const size_t NP, size_t n_seg, const fe__kseg *seg,
+                             const float *a, const float *b, size_t pstride, float *c,
+                             const fe__epi *ep) {
+    __m256 c0[FE_GEMM_GEMV_NP], c1[FE_GEMM_GEMV_NP];
+    UNROLL for (size_t p = 0; p < NP; p++) c0[p] = c1[p] = _mm256_setzero_ps();
+    for (size_t s = 0; s < n_seg; s++) {
+        const float *bp = b + seg[s].b_off;
+        const float *ap = a + seg[s].a_off;
+        const size_t len = seg[s].len;
+        _Pragma("GCC unroll 2") for (size_t k = 0; k < len; k++, bp += FE_GEMM_NR) {
+            const __m256 av = _mm256_broadcast_ss(ap + k);
+            UNROLL for (size_t p = 0; p < NP; p++) {
+                c0[p] = _mm256_fmadd_ps(av, _mm256_load_ps(bp + p * pstride), c0[p]);
+                c1[p] = _mm256_fmadd_ps(av, _mm256_load_ps(bp + p * pstride + 8), c1[p]);
+            }
+        }
+    }
+    UNROLL for (size_t p = 0; p < NP; p++) {
+        fe__epi e = *ep;
+        const float *rp = ep->res ? ep->res[0] + p * FE_GEMM_NR : NULL;
+        float *cp = c + p * FE_GEMM_NR;
+        if (ep->kind == FE_EPI_AFFINE) {
+            e.bias = ep->bias + p * FE_GEMM_NR;
+            e.scale = ep->scale + p * FE_GEMM_NR;
+            e.shift = ep->shift + p * FE_GEMM_NR;
+            e.res = ep->res ? &rp : NULL;
+        }
+        epilogue(1, &c0[p], &c1[p], &cp, &e);
+    }
+}
+
+static void gemv_avx2(size_t np, size_t n_seg, const fe__kseg *seg, const float *a,
+                      const float *b, size_t panel_stride, float *c, const fe__epi *ep) {
+    switch (np) {
+    case 4: gemv_tile(4, n_seg, seg, a, b, panel_stride, c, ep); break;
+    case 3: gemv_tile(3, n_seg, seg, a, b, panel_stride, c, ep); break;
+    case 2: gemv_tile(2, n_seg, seg, a, b, panel_stride, c, ep); break;
+    case 1: gemv_tile(1, n_seg, seg, a, b, panel_stride, c, ep); break;
+    default: FE_ASSERT(np >= 1 && np <= FE_GEMM_GEMV_NP);
+    }
+}
+
+static const fe__gemm_kernel kernel_avx2 = {"avx2", ukr_avx2, gemv_avx2};
 
 /* gemm.c calls this only after checking that the CPU has AVX2 and FMA. */
 const fe__gemm_kernel *fe__gemm_kernel_avx2_impl(void) { return &kernel_avx2; }

@@ -55,6 +55,24 @@ static void ukr_ref(size_t mr, size_t n_seg, const fe__kseg *seg, const float *c
     fe__epi_apply_ref(mr, ab, c, ep);
 }
 
-static const fe__gemm_kernel kernel_ref = {"ref", ukr_ref};
+/* Portable one-row multi-panel path: one ukr_ref call per panel (the same chains). */
+static void gemv_ref(size_t np, size_t n_seg, const fe__kseg *seg, const float *a,
+                     const float *b, size_t panel_stride, float *c, const fe__epi *ep) {
+    enum { NR = FE_GEMM_NR };
+    for (size_t p = 0; p < np; p++) {
+        fe__epi e = *ep;
+        const float *rp = ep->res ? ep->res[0] + p * NR : NULL;
+        float *cp = c + p * NR;
+        if (ep->kind == FE_EPI_AFFINE) {
+            e.bias = ep->bias + p * NR;
+            e.scale = ep->scale + p * NR;
+            e.shift = ep->shift + p * NR;
+            e.res = ep->res ? &rp : NULL;
+        }
+        ukr_ref(1, n_seg, seg, &a, b + p * panel_stride, &cp, &e);
+    }
+}
+
+static const fe__gemm_kernel kernel_ref = {"ref", ukr_ref, gemv_ref};
 
 const fe__gemm_kernel *fe__gemm_kernel_ref(void) { return &kernel_ref; }

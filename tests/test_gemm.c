@@ -325,6 +325,60 @@ FE_TEST(gemm_microkernel_segments_and_affine_epilogue) {
     NOTE("%zu outputs bit-exact (rows 1..%d, 3 segments, residual/relu variants)", checked, MR);
 }
 
+FE_TEST(gemm_gemv_matches_one_row_microkernel) {
+    /* The one-row multi-panel kernel (1x1 maps at batch 1) must give, panel by panel, the
+     * very bits ukr(1, ...) gives on the same kernel: same chains, same epilogue. Random
+     * (non-dyadic) data and a long k, so any reordering of the sum would show. */
+    enum { NR = FE_GEMM_NR, NP = FE_GEMM_GEMV_NP, K = 700, PS = K * NR + 64 };
+    static float src[1024];
+    static _Alignas(64) float bp[NP * PS];
+    static float bias[NP * NR], scale[NP * NR], shift[NP * NR], res[NP * NR];
+    static float out[NP * NR], want[NP * NR];
+    for (int i = 0; i < 1024; i++) src[i] = uniform();
+    for (int i = 0; i < NP * PS; i++) bp[i] = uniform();
+    for (int j = 0; j < NP * NR; j++) {
+        bias[j] = uniform() * 1e-2f; scale[j] = 0.5f + fabsf(uniform());
+        shift[j] = uniform(); res[j] = uniform();
+    }
+    const fe__kseg seg[3] = {{3, 0, 250}, {300, 250 * NR, 200}, {700, 450 * NR, 250}};
+    const fe__gemm_kernel *ks[2];
+    int nk = kernels(ks);
+    size_t checked = 0;
+    for (int ki = 0; ki < nk; ki++) {
+        CHECK(ks[ki]->gemv != NULL);
+        if (!ks[ki]->gemv) continue;
+        for (size_t np = 1; np <= NP; np++)
+            for (int variant = 0; variant < 5; variant++) {
+                const float *rp = res;
+                fe__epi ep = {FE_EPI_AFFINE, 1.0f, 0.0f, bias, scale, shift,
+                              (variant & 1) ? &rp : NULL, (variant >> 1) & 1};
+                if (variant == 4) {
+                    fe__epi g = {FE_EPI_GEMM, 0.75f, 0.0f, NULL, NULL, NULL, NULL, 0};
+                    ep = g;
+                }
+                for (int j = 0; j < NP * NR; j++) out[j] = want[j] = NAN;
+                ks[ki]->gemv(np, 3, seg, src, bp, PS, out, &ep);
+                for (size_t p = 0; p < np; p++) {
+                    const float *a[1] = {src}, *rr[1] = {res + p * NR};
+                    float *c[1] = {want + p * NR};
+                    fe__epi e = ep;
+                    if (variant != 4) {
+                        e.bias = bias + p * NR; e.scale = scale + p * NR; e.shift = shift + p * NR;
+                        e.res = (variant & 1) ? rr : NULL;
+                    }
+                    ks[ki]->ukr(1, 3, seg, a, bp + p * PS, c, &e);
+                }
+                for (size_t j = 0; j < np * NR; j++, checked++)
+                    CHECK_MSG(memcmp(&out[j], &want[j], sizeof(float)) == 0,
+                              "%s np=%zu variant %d j=%zu: %.9g != %.9g", ks[ki]->name, np,
+                              variant, j, out[j], want[j]);
+                for (size_t j = np * NR; j < NP * NR; j++) CHECK(out[j] != out[j]);
+            }
+    }
+    NOTE("%zu outputs bit-identical to ukr(1, ...) (np 1..%d, affine/residual/relu/gemm)",
+         checked, NP);
+}
+
 FE_TEST(gemm_pack_b_layout) {
     /* panel j, row k, lane l holds B[k][j*NR + l]; lanes past n are zero */
     enum { NR = FE_GEMM_NR };
