@@ -10,8 +10,8 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli_eval_html.h"
+#include "cli_report.h"
 
-#include "font.h"
 #include "html.h"
 
 #include <stdlib.h>
@@ -24,14 +24,6 @@ typedef struct page {
     fe_search_options        so;     /* the paper's default: the examples' variant            */
     fe_flow                 *flow;
 } page;
-
-static fe_image *placeholder(void) {
-    fe_image *img = NULL;
-    if (fe_image_create(FE_CHIP_SIZE, FE_CHIP_SIZE, 3, &img) != FE_OK) return NULL;
-    memset(img->data, 96, (size_t)FE_CHIP_SIZE * FE_CHIP_SIZE * 3);
-    fe__text_draw(img, 30, 60, "no image", 2, fe__rgba_make(230, 230, 230, 255));
-    return img;
-}
 
 static void full_path(const page *p, const char *rel, char *buf, size_t cap) {
     const char *root = p->in->image_root;
@@ -92,7 +84,7 @@ static void results_table(page *p, const fe_eval_kind *kd) {
 }
 
 static void chip_figure(page *p, fe_image *img, const char *caption) {
-    fe_image *ph = img ? NULL : placeholder();
+    fe_image *ph = img ? NULL : cli_report_placeholder_chip();
     fe__html_figure(&p->h, img ? img : ph, caption, caption, NULL);
     fe_image_free(ph);
 }

@@ -35,8 +35,7 @@ int cli_report_begin(cli_report *r, const fe_gallery *g, const fe_search_options
     return CLI_OK;
 }
 
-/* A grey chip saying why there is no picture. */
-static fe_image *placeholder(void) {
+fe_image *cli_report_placeholder_chip(void) {
     fe_image *img = NULL;
     if (fe_image_create(FE_CHIP_SIZE, FE_CHIP_SIZE, 3, &img) != FE_OK) return NULL;
     memset(img->data, 96, (size_t)FE_CHIP_SIZE * FE_CHIP_SIZE * 3);
@@ -47,7 +46,7 @@ static fe_image *placeholder(void) {
 static const fe_image *gallery_chip(cli_report *r, size_t i) {
     if (!r->tried[i]) {
         r->tried[i] = 1;
-        if (!r->chip || r->chip(r->user, i, &r->cache[i]) != FE_OK) r->cache[i] = placeholder();
+        if (!r->chip || r->chip(r->user, i, &r->cache[i]) != FE_OK) r->cache[i] = cli_report_placeholder_chip();
     }
     return r->cache[i];
 }

@@ -48,5 +48,8 @@ int cli_report_add(cli_report *r, const cli_report_query *q);
 /* Ends the page and writes it atomically to path. Returns CLI_OK or CLI_FAIL. */
 int cli_report_save(cli_report *r, const char *path);
 void cli_report_free(cli_report *r);
+/* A grey FE_CHIP_SIZE chip saying "no image", for a face whose picture cannot be made
+ * (NULL when out of memory). Free with fe_image_free. */
+fe_image *cli_report_placeholder_chip(void);
 
 #endif
