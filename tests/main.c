@@ -106,6 +106,23 @@ const char *fe_t_tmpdir(void) {
     return test_dir;
 }
 
+const char *fe_t_tmp_path(const char *name) {
+    static char buf[8][700];
+    static unsigned k;
+    char *p = buf[k++ & 7];
+    snprintf(p, sizeof buf[0], "%s/%s", fe_t_tmpdir(), name);
+    return p;
+}
+
+int fe_t_have_demo(fe_test *t) {
+    struct stat sb;
+    if (stat(FE_T_DEMO_LM, &sb) != 0 || stat(FE_T_MODEL, &sb) != 0) {
+        fe_t_skip(t, "run from the repository root (needs %s and %s)", FE_T_DEMO_LM, FE_T_MODEL);
+        return 0;
+    }
+    return 1;
+}
+
 static void make_tmp_root(void) {
     const char *base = getenv("TMPDIR");
     snprintf(tmp_root, sizeof tmp_root, "%s/faceemd-test-XXXXXX", base && *base ? base : "/tmp");

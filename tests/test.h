@@ -62,6 +62,16 @@ const char *fe_t_shared(const char *rel);
 const char *fe_t_need_shared(fe_test *t, const char *rel);
 /* A fresh temporary directory for this test (removed after the run unless FE_KEEP_TMP=1). */
 const char *fe_t_tmpdir(void);
+/* <fe_t_tmpdir()>/<name>, in one of 8 rotating buffers owned by the harness (so a few can
+ * be held at once, e.g. the arguments of one command). */
+const char *fe_t_tmp_path(const char *name);
+/* The bundled demo data and the shipped weights, relative to the repository root. */
+#define FE_T_DEMO      "tests/data/demo"
+#define FE_T_DEMO_LM   FE_T_DEMO "/landmarks.tsv"
+#define FE_T_MODEL     "weights/faceres.feb"
+/* 1 if the demo landmarks and the weights are there; otherwise SKIPs the test (run from
+ * the repository root) and returns 0. */
+int fe_t_have_demo(fe_test *t);
 /* Reads a whole file (test side; NULL + FAIL-able message on error). Free with free(). */
 void *fe_t_read_file(const char *path, size_t *out_size);
 int fe_t_write_file(const char *path, const void *data, size_t n);

@@ -18,31 +18,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define DEMO      "tests/data/demo"
-#define DEMO_LM   DEMO "/landmarks.tsv"
-#define HELD_BACK DEMO "/query/David_Wells/David_Wells_0004.jpg"
-
-static char *tmp_path(const char *name) {
-    static char buf[8][700];
-    static int k;
-    char *p = buf[k++ & 7];
-    snprintf(p, 700, "%s/%s", fe_t_tmpdir(), name);
-    return p;
-}
-
-static int have_demo(fe_test *t) {
-    struct stat sb;
-    if (stat(DEMO_LM, &sb) != 0 || stat("weights/faceres.feb", &sb) != 0) {
-        fe_t_skip(t, "run from the repository root (needs %s and weights/faceres.feb)", DEMO_LM);
-        return 0;
-    }
-    return 1;
-}
+#define HELD_BACK FE_T_DEMO "/query/David_Wells/David_Wells_0004.jpg"
 
 /* Builds the demo gallery into path (threads as given); returns the exit status. */
 static int build_demo(const char *path, int threads, char *out, size_t cap) {
     return fe_t_run(out, cap, "%s index build %s/gallery -o '%s' --landmarks %s --threads %d 2>&1", fe_t_cli(),
-                    DEMO, path, DEMO_LM, threads);
+                    FE_T_DEMO, path, FE_T_DEMO_LM, threads);
 }
 
 /* The CLI and the model as absolute paths, for commands run from another directory. */
@@ -65,9 +46,9 @@ static int same_file(const char *a, const char *b) {
 /* ---- index build ------------------------------------------------------------------------ */
 
 FE_TEST(cli_index_build_demo) {
-    if (!have_demo(t)) return;
+    if (!fe_t_have_demo(t)) return;
     char out[16384];
-    const char *g1 = tmp_path("t1.fei"), *g2 = tmp_path("t2.fei");
+    const char *g1 = fe_t_tmp_path("t1.fei"), *g2 = fe_t_tmp_path("t2.fei");
     int rc = build_demo(g1, 1, out, sizeof out);
     CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
     CHECK_MSG(strstr(out, "indexed 24 faces") && strstr(out, "24 faces of 6 identities") &&
@@ -80,12 +61,12 @@ FE_TEST(cli_index_build_demo) {
               strstr(out, "\"patch_dtype\": \"fp32\"") && strstr(out, "history"), "%s", out);
     /* a folder with things that are not faces: each skipped with its reason; no landmarks:
      * every face falls back to the centre crop and is counted; --fp16 */
-    const char *dir = tmp_path("photos");
+    const char *dir = fe_t_tmp_path("photos");
     rc = fe_t_run(NULL, 0, "cp -r %s/gallery '%s' && echo notes > '%s/notes.txt' && echo hi > '%s/Steve_Nash/readme.txt'"
                   " && head -c 700 %s > '%s/Steve_Nash/cut.jpg' && mkdir '%s/Steve_Nash/deeper'",
-                  DEMO, dir, dir, dir, HELD_BACK, dir, dir);
+                  FE_T_DEMO, dir, dir, dir, HELD_BACK, dir, dir);
     CHECK(rc == 0);
-    const char *g3 = tmp_path("t3.fei");
+    const char *g3 = fe_t_tmp_path("t3.fei");
     rc = fe_t_run(out, sizeof out, "%s index build '%s' -o '%s' --fp16 --json 2>/dev/null", fe_t_cli(), dir, g3);
     CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
     CHECK_MSG(strstr(out, "\"faces\": 24") && strstr(out, "\"fallbacks\": 24") && strstr(out, "\"patch_dtype\": \"fp16\"") &&
@@ -100,13 +81,13 @@ FE_TEST(cli_index_build_demo) {
 }
 
 FE_TEST(cli_index_add) {
-    if (!have_demo(t)) return;
+    if (!fe_t_have_demo(t)) return;
     char out[16384];
-    const char *g = tmp_path("add.fei");
+    const char *g = fe_t_tmp_path("add.fei");
     int rc = build_demo(g, 2, out, sizeof out);
     CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
     /* an image: identity from its folder's name */
-    rc = fe_t_run(out, sizeof out, "%s index add '%s' %s --landmarks %s --json", fe_t_cli(), g, HELD_BACK, DEMO_LM);
+    rc = fe_t_run(out, sizeof out, "%s index add '%s' %s --landmarks %s --json", fe_t_cli(), g, HELD_BACK, FE_T_DEMO_LM);
     CHECK_MSG(rc == 0 && strstr(out, "\"faces\": 25") && strstr(out, "\"identities\": 6") && strstr(out, "\"added\": 1"),
               "exit %d: %s", rc, out);
     /* the same again: skipped as already present; --label makes a new identity */
@@ -114,13 +95,13 @@ FE_TEST(cli_index_add) {
     CHECK_MSG(rc == 0 && strstr(out, "\"faces\": 25") && strstr(out, "\"added\": 0") && strstr(out, "already in the index"),
               "exit %d: %s", rc, out);
     rc = fe_t_run(out, sizeof out, "%s index add '%s' %s %s/gallery/Steve_Nash --label 'Someone Else' --json", fe_t_cli(),
-                  g, HELD_BACK, DEMO);
+                  g, HELD_BACK, FE_T_DEMO);
     CHECK_MSG(rc == 0 && strstr(out, "\"faces\": 30") && strstr(out, "\"identities\": 7") && strstr(out, "\"added\": 5"),
               "exit %d: %s", rc, out);
     /* a folder in the LFW layout */
-    const char *dir = tmp_path("more");
+    const char *dir = fe_t_tmp_path("more");
     CHECK(fe_t_run(NULL, 0, "mkdir -p '%s/Ann' && cp %s/gallery/Ariel_Sharon/Ariel_Sharon_0001.jpg '%s/Ann/a.jpg'", dir,
-                   DEMO, dir) == 0);
+                   FE_T_DEMO, dir) == 0);
     rc = fe_t_run(out, sizeof out, "%s index add '%s' '%s' 2>&1", fe_t_cli(), g, dir);
     CHECK_MSG(rc == 0 && strstr(out, "31 faces of 8 identities"), "exit %d: %s", rc, out);
     rc = fe_t_run(out, sizeof out, "%s index info '%s'", fe_t_cli(), g);
@@ -177,13 +158,13 @@ static int wait_pause(int fd, char *seen, size_t cap) {
 }
 
 FE_TEST(cli_index_build_interrupted) {
-    if (!have_demo(t)) return;
+    if (!fe_t_have_demo(t)) return;
     char out[16384];
-    const char *g = tmp_path("live.fei");
+    const char *g = fe_t_tmp_path("live.fei");
     /* the previous index: five people */
-    const char *dir = tmp_path("five");
-    CHECK(fe_t_run(NULL, 0, "cp -r %s/gallery '%s' && rm -r '%s/Steve_Nash'", DEMO, dir, dir) == 0);
-    int rc = fe_t_run(out, sizeof out, "%s index build '%s' -o '%s' --landmarks %s 2>&1", fe_t_cli(), dir, g, DEMO_LM);
+    const char *dir = fe_t_tmp_path("five");
+    CHECK(fe_t_run(NULL, 0, "cp -r %s/gallery '%s' && rm -r '%s/Steve_Nash'", FE_T_DEMO, dir, dir) == 0);
+    int rc = fe_t_run(out, sizeof out, "%s index build '%s' -o '%s' --landmarks %s 2>&1", fe_t_cli(), dir, g, FE_T_DEMO_LM);
     CHECK_MSG(rc == 0 && strstr(out, "20 faces"), "exit %d: %s", rc, out);
     size_t old_n;
     unsigned char *old = fe_t_read_file(g, &old_n);
@@ -191,8 +172,8 @@ FE_TEST(cli_index_build_interrupted) {
     const char *hooks[2] = {"FE_TEST_PAUSE_AFTER=8", "FE_TEST_PAUSE_IN_SAVE=100000"};
     for (int h = 0; h < 2; h++) {
         char cmd[2048];
-        snprintf(cmd, sizeof cmd, "exec %s index build %s/gallery -o '%s' --landmarks %s --threads 2", fe_t_cli(), DEMO,
-                 g, DEMO_LM);
+        snprintf(cmd, sizeof cmd, "exec %s index build %s/gallery -o '%s' --landmarks %s --threads 2", fe_t_cli(), FE_T_DEMO,
+                 g, FE_T_DEMO_LM);
         int efd;
         pid_t pid = spawn(cmd, hooks[h], &efd);
         CHECK(pid > 0);
@@ -236,12 +217,12 @@ static const char *after_key(const char *s, const char *key) {
 }
 
 FE_TEST(cli_query_json) {
-    if (!have_demo(t)) return;
+    if (!fe_t_have_demo(t)) return;
     static char out[65536];
-    const char *g = tmp_path("q.fei");
+    const char *g = fe_t_tmp_path("q.fei");
     int rc = build_demo(g, 2, out, sizeof out);
     CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
-    rc = fe_t_run(out, sizeof out, "%s query '%s' %s --landmarks %s -k 7 --json", fe_t_cli(), g, HELD_BACK, DEMO_LM);
+    rc = fe_t_run(out, sizeof out, "%s query '%s' %s --landmarks %s -k 7 --json", fe_t_cli(), g, HELD_BACK, FE_T_DEMO_LM);
     CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
     CHECK_MSG(strncmp(out, "{\"results\": [", 13) == 0, "%s", out);
     /* each result: the required keys in order; ranks 1..7; scores non-increasing */
@@ -272,7 +253,7 @@ FE_TEST(cli_query_json) {
                                                   "\"solver\": \"sinkhorn\", \"alpha\": 0.7}"));
     /* alpha 0: the final ranks are the stage-1 ranks */
     rc = fe_t_run(out, sizeof out, "%s query '%s' %s --landmarks %s -k 24 --alpha 0 --grid 8 --weights sc --solver exact --json",
-                  fe_t_cli(), g, HELD_BACK, DEMO_LM);
+                  fe_t_cli(), g, HELD_BACK, FE_T_DEMO_LM);
     CHECK_MSG(rc == 0, "exit %d", rc);
     p = out;
     n = 0;
@@ -283,7 +264,7 @@ FE_TEST(cli_query_json) {
     }
     CHECK(n == 24);
     /* text output, K smaller than k: the tail is stage 1's, without EMD scores */
-    rc = fe_t_run(out, sizeof out, "%s query '%s' %s --landmarks %s -k 12 --K 5", fe_t_cli(), g, HELD_BACK, DEMO_LM);
+    rc = fe_t_run(out, sizeof out, "%s query '%s' %s --landmarks %s -k 12 --K 5", fe_t_cli(), g, HELD_BACK, FE_T_DEMO_LM);
     CHECK_MSG(rc == 0 && strstr(out, "rank  identity") && strstr(out, "cosine top-5") && strstr(out, "   12  "), "%s", out);
     NOTE("7 results best first with the 7 keys in order (%d moved by stage 2); alpha 0 keeps stage-1 ranks", moved);
 }
@@ -291,7 +272,7 @@ FE_TEST(cli_query_json) {
 /* ---- demo --------------------------------------------------------------------------------- */
 
 FE_TEST(cli_demo_output) {
-    if (!have_demo(t)) return;
+    if (!fe_t_have_demo(t)) return;
     static char out[65536];
     int rc = fe_t_run(out, sizeof out, "%s demo 2>&1", fe_t_cli());
     CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
@@ -328,16 +309,16 @@ FE_TEST(cli_demo_output) {
 /* ---- errors ------------------------------------------------------------------------------- */
 
 FE_TEST(cli_search_errors) {
-    if (!have_demo(t)) return;
+    if (!fe_t_have_demo(t)) return;
     char out[16384];
-    const char *cli = fe_t_cli(), *g = tmp_path("e.fei");
+    const char *cli = fe_t_cli(), *g = fe_t_tmp_path("e.fei");
     CHECK(build_demo(g, 1, out, sizeof out) == 0);
     /* usage errors: 2 */
     static const char *const usage[] = {
         "query", "query %s", "query %s " HELD_BACK " --grid 5", "query %s " HELD_BACK " --alpha 2",
         "query %s " HELD_BACK " --weights foo", "query %s " HELD_BACK " --solver magic", "query %s " HELD_BACK " -k 0",
         "query %s " HELD_BACK " --K -1", "query %s " HELD_BACK " --landmarks 1,2,3", "query %s " HELD_BACK " --frob",
-        "index build " DEMO "/gallery", "index build", "index build a b -o %s", "index build " DEMO "/gallery -o %s --threads 0",
+        "index build " FE_T_DEMO "/gallery", "index build", "index build a b -o %s", "index build " FE_T_DEMO "/gallery -o %s --threads 0",
         "index add %s", "demo extra", "demo --grid 3"};
     for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++) {
         char args[600];
@@ -346,14 +327,14 @@ FE_TEST(cli_search_errors) {
         CHECK_MSG(rc == 2, "'%s' exited %d: %s", args, rc, out);
     }
     /* bad files: 1, naming the file */
-    const char *bad = tmp_path("bad.fei"), *notimg = tmp_path("not.jpg");
+    const char *bad = fe_t_tmp_path("bad.fei"), *notimg = fe_t_tmp_path("not.jpg");
     CHECK(fe_t_run(NULL, 0, "head -c 1000 '%s' > '%s' && echo text > '%s'", g, bad, notimg) == 0);
     struct { const char *args, *name; } files[] = {   /* %s: the good index, or bad.fei for "bad.fei" */
         {"query /nonexistent/x.fei " HELD_BACK, "/nonexistent/x.fei"},
         {"query %s " HELD_BACK, "bad.fei"},
-        {"query " DEMO "/landmarks.tsv " HELD_BACK, "landmarks.tsv"},
+        {"query " FE_T_DEMO "/landmarks.tsv " HELD_BACK, "landmarks.tsv"},
         {"query %s /nonexistent/face.jpg", "/nonexistent/face.jpg"},
-        {"query %s " DEMO "/landmarks.tsv", "landmarks.tsv"},
+        {"query %s " FE_T_DEMO "/landmarks.tsv", "landmarks.tsv"},
         {"query %s " HELD_BACK " --landmarks /nonexistent/lm.tsv", "/nonexistent/lm.tsv"},
         {"query %s " HELD_BACK " --model /nonexistent/m.feb", "/nonexistent/m.feb"},
         {"index build /nonexistent/dir -o x.fei", "/nonexistent/dir"},

@@ -17,26 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define DEMO    "tests/data/demo"
-#define DEMO_LM DEMO "/landmarks.tsv"
-#define MODEL   "weights/faceres.feb"
-
-static int have_demo(fe_test *t) {
-    struct stat sb;
-    if (stat(DEMO_LM, &sb) != 0 || stat(MODEL, &sb) != 0) {
-        fe_t_skip(t, "run from the repository root (needs %s and %s)", DEMO_LM, MODEL);
-        return 0;
-    }
-    return 1;
-}
-
-static char *tmp_path(const char *name) {
-    static char buf[8][700];
-    static int k;
-    char *p = buf[k++ & 7];
-    snprintf(p, 700, "%s/%s", fe_t_tmpdir(), name);
-    return p;
-}
 
 /* ---- a strict little JSON checker (RFC 8259 grammar, no semantics) ---------------------- */
 
@@ -163,14 +143,14 @@ FE_TEST(eval_metrics_ties_and_long_r) {
 }
 
 FE_TEST(eval_cli_demo_default) {
-    if (!have_demo(t)) return;
+    if (!fe_t_have_demo(t)) return;
     /* under sanitizers every embedding is ~50x slower: two kinds and 8 queries there */
     const int san = fe_t_sanitized();
     const int nk = san ? 2 : 4, nq = san ? 8 : 24;
-    const char *json = tmp_path("demo.json");
+    const char *json = fe_t_tmp_path("demo.json");
     static char out[1 << 16];
     int rc = fe_t_run(out, sizeof out, "%s eval %s/gallery --landmarks %s --threads 2 --boot 200 --json %s %s 2>&1",
-                      fe_t_cli(), DEMO, DEMO_LM, json, san ? "--kinds mask,clean --limit 8" : "");
+                      fe_t_cli(), FE_T_DEMO, FE_T_DEMO_LM, json, san ? "--kinds mask,clean --limit 8" : "");
     CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
     char want[64];
     snprintf(want, sizeof want, "clean: %d queries", nq);
@@ -221,17 +201,17 @@ static void strip_times(char *j) {
 }
 
 FE_TEST(eval_cli_demo_sweep_threads) {
-    if (!have_demo(t)) return;
+    if (!fe_t_have_demo(t)) return;
     if (fe_t_sanitized()) SKIP("four demo runs take minutes under sanitizers; eval_cli_demo_default covers them there");
     static char out[1 << 16];
-    const char *j1 = tmp_path("t1.json"), *j2 = tmp_path("t2.json"), *idx = tmp_path("demo.fei");
+    const char *j1 = fe_t_tmp_path("t1.json"), *j2 = fe_t_tmp_path("t2.json"), *idx = fe_t_tmp_path("demo.fei");
     const char *sweep = "--kinds clean,mask --grid 4,8 --weights uniform,apc --alpha 0.5,sum --k 5,100 "
                         "--boot 100 --examples 3 --limit 12";
     int rc = fe_t_run(out, sizeof out, "%s eval %s/gallery --landmarks %s %s --threads 1 --save-index %s --json %s 2>&1",
-                      fe_t_cli(), DEMO, DEMO_LM, sweep, idx, j1);
+                      fe_t_cli(), FE_T_DEMO, FE_T_DEMO_LM, sweep, idx, j1);
     CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
     rc = fe_t_run(out, sizeof out, "%s eval %s/gallery --landmarks %s %s --threads 2 --index %s --json %s 2>&1",
-                  fe_t_cli(), DEMO, DEMO_LM, sweep, idx, j2);
+                  fe_t_cli(), FE_T_DEMO, FE_T_DEMO_LM, sweep, idx, j2);
     CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
     CHECK(strstr(out, "loaded"));
     size_t n1, n2;
@@ -267,21 +247,21 @@ static void quiet_progress(void *ctx, const char *kind, size_t done, size_t tota
 }
 
 FE_TEST(eval_library_api) {
-    if (!have_demo(t)) return;
+    if (!fe_t_have_demo(t)) return;
     static char out[1 << 14];
-    const char *idx = tmp_path("lib.fei");
-    int rc = fe_t_run(out, sizeof out, "%s index build %s/gallery -o %s --landmarks %s 2>&1", fe_t_cli(), DEMO, idx, DEMO_LM);
+    const char *idx = fe_t_tmp_path("lib.fei");
+    int rc = fe_t_run(out, sizeof out, "%s index build %s/gallery -o %s --landmarks %s 2>&1", fe_t_cli(), FE_T_DEMO, idx, FE_T_DEMO_LM);
     CHECK_MSG(rc == 0, "%s", out);
     fe_model *model;
     fe_gallery *g;
     fe_landmark_list *lm;
-    CHECK_OK(fe_model_open(MODEL, NULL, &model));
+    CHECK_OK(fe_model_open(FE_T_MODEL, NULL, &model));
     CHECK_OK(fe_gallery_load(idx, NULL, &g));
-    CHECK_OK(fe_landmark_list_load(DEMO_LM, &lm));
+    CHECK_OK(fe_landmark_list_load(FE_T_DEMO_LM, &lm));
     fe_eval_options o;
     fe_eval_options_default(&o);
     CHECK(o.n_kinds == 4 && o.grids[0] == 4 && o.alphas[0] == 0.7 && o.ks[0] == 100 && o.n_boot == 1000);
-    o.image_root = DEMO "/gallery";
+    o.image_root = FE_T_DEMO "/gallery";
     o.landmarks = lm;
     o.kinds[0] = FE_PERTURB_CLEAN;
     o.kinds[1] = FE_PERTURB_SUNGLASSES;
@@ -362,23 +342,23 @@ FE_TEST(eval_library_api) {
 }
 
 FE_TEST(eval_cli_usage_errors) {
-    if (!have_demo(t)) return;
+    if (!fe_t_have_demo(t)) return;
     static char out[1 << 14];
     const char *bad[] = {"--grid 5", "--grid 4,4,8", "--alpha 1.5", "--alpha 0.7,", "--weights apc,foo",
                          "--solver simplex", "--kinds mask,bogus", "--kinds mask,mask", "--setting some",
                          "--boot 5", "--threads 0", "--k 0", "--k 2.5", "--epsilon 0", "--limit -3",
                          "--index a.fei --save-index b.fei", "--landmarks 1,2,3,4,5,6,7,8,9,10", "--frobnicate"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        int rc = fe_t_run(out, sizeof out, "%s eval %s/gallery %s 2>&1", fe_t_cli(), DEMO, bad[i]);
+        int rc = fe_t_run(out, sizeof out, "%s eval %s/gallery %s 2>&1", fe_t_cli(), FE_T_DEMO, bad[i]);
         CHECK_MSG(rc == 2, "'%s': exit %d: %s", bad[i], rc, out);
     }
     CHECK(fe_t_run(out, sizeof out, "%s eval 2>&1", fe_t_cli()) == 2);
-    CHECK(fe_t_run(out, sizeof out, "%s eval %s/gallery %s/gallery 2>&1", fe_t_cli(), DEMO, DEMO) == 2);
+    CHECK(fe_t_run(out, sizeof out, "%s eval %s/gallery %s/gallery 2>&1", fe_t_cli(), FE_T_DEMO, FE_T_DEMO) == 2);
     CHECK(fe_t_run(out, sizeof out, "%s eval --help", fe_t_cli()) == 0 && strstr(out, "--save-index"));
     /* runtime failures exit 1 and name the file */
     int rc = fe_t_run(out, sizeof out, "%s eval /nonexistent-dir 2>&1", fe_t_cli());
     CHECK_MSG(rc == 1 && strstr(out, "/nonexistent-dir"), "exit %d: %s", rc, out);
-    rc = fe_t_run(out, sizeof out, "%s eval %s/gallery --index /nonexistent.fei 2>&1", fe_t_cli(), DEMO);
+    rc = fe_t_run(out, sizeof out, "%s eval %s/gallery --index /nonexistent.fei 2>&1", fe_t_cli(), FE_T_DEMO);
     CHECK_MSG(rc == 1 && strstr(out, "/nonexistent.fei"), "exit %d: %s", rc, out);
 }
 
@@ -393,7 +373,7 @@ FE_TEST(eval_cli_small_lfw) {
     const char *people[] = {"Ahmed_Chalabi", "Ai_Sugiyama", "Alastair_Campbell", "Angela_Bassett",
                             "Angela_Merkel", "Antonio_Banderas", "Arminio_Fraga", "Ashanti",
                             "Benazir_Bhutto", "Benjamin_Netanyahu", "Aaron_Eckhart", "Aaron_Patterson"};
-    const char *g = tmp_path("lfw");
+    const char *g = fe_t_tmp_path("lfw");
     CHECK(mkdir(g, 0755) == 0);
     size_t linked = 0;
     for (size_t i = 0; i < sizeof people / sizeof *people; i++) {
@@ -407,7 +387,7 @@ FE_TEST(eval_cli_small_lfw) {
     }
     if (linked < 6) SKIP("fewer than 6 of the chosen LFW people found under %s", dir);
     static char out[1 << 16];
-    const char *json = tmp_path("lfw.json");
+    const char *json = fe_t_tmp_path("lfw.json");
     int rc = fe_t_run(out, sizeof out, "%s eval %s --landmarks %s --kinds mask,clean --limit 40 --boot 100 "
                       "--threads 2 --json %s 2>&1", fe_t_cli(), g, lfw, json);
     CHECK_MSG(rc == 0, "exit %d: %s", rc, out);

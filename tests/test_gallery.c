@@ -76,14 +76,6 @@ static fe_status make_gallery(size_t n, fe_gallery_dtype dt, uint64_t seed, fe_g
     return FE_OK;
 }
 
-static char *tmp_path(const char *name) {
-    static char buf[4][700];
-    static int k;
-    char *p = buf[k++ & 3];
-    snprintf(p, 700, "%s/%s", fe_t_tmpdir(), name);
-    return p;
-}
-
 /* ---- binary16 ------------------------------------------------------------------------- */
 
 static uint32_t fbits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
@@ -310,7 +302,7 @@ static void round_trip(fe_test *t, fe_gallery_dtype dt) {
     CHECK(strcmp(fe_gallery_path(g, 1), "") == 0);
     CHECK(fe_gallery_label(g, 7) == NULL && fe_gallery_identity(g, 99) == UINT32_MAX);
 
-    const char *path = tmp_path(dt == FE_GALLERY_F16 ? "g16.fei" : "g32.fei");
+    const char *path = fe_t_tmp_path(dt == FE_GALLERY_F16 ? "g16.fei" : "g32.fei");
     CHECK_OK(fe_gallery_save(g, path));
     size_t n;
     uint8_t *bytes = fe_t_read_file(path, &n);
@@ -340,7 +332,7 @@ static void round_trip(fe_test *t, fe_gallery_dtype dt) {
         /* read-only: no adds */
         CHECK_STATUS(fe_gallery_meta_add(h, "x", "y"), FE_E_ARG);
         /* saving a loaded gallery reproduces the file byte for byte */
-        const char *p2 = tmp_path("resaved.fei");
+        const char *p2 = fe_t_tmp_path("resaved.fei");
         CHECK_OK(fe_gallery_save(h, p2));
         size_t n2;
         uint8_t *b2 = fe_t_read_file(p2, &n2);
@@ -359,7 +351,7 @@ FE_TEST(gallery_round_trip_f16) { round_trip(t, FE_GALLERY_F16); }
 FE_TEST(gallery_empty_round_trip) {
     fe_gallery *g, *h;
     CHECK_OK(fe_gallery_create(NULL, &g));
-    const char *path = tmp_path("empty.fei");
+    const char *path = fe_t_tmp_path("empty.fei");
     CHECK_OK(fe_gallery_save(g, path));
     CHECK_OK(fe_gallery_load(path, NULL, &h));
     CHECK(fe_gallery_size(h) == 0 && fe_gallery_identity_count(h) == 0 && fe__gallery_embeddings(h) == NULL);
@@ -511,7 +503,7 @@ FE_TEST(gallery_append_merges_identities) {
     CHECK(memcmp(fe__gallery_patches(c, 8, 6).data, fe__gallery_patches(b, 8, 2).data, 64 * 128 * 2) == 0);
     CHECK(memcmp(fe_gallery_embedding(c, 6), fe_gallery_embedding(b, 2), 512) == 0);
     /* a loaded gallery appends the same way (index add: load, append, add, save) */
-    const char *path = tmp_path("c.fei");
+    const char *path = fe_t_tmp_path("c.fei");
     CHECK_OK(fe_gallery_save(c, path));
     fe_gallery *l, *d;
     CHECK_OK(fe_gallery_load(path, NULL, &l));
@@ -714,7 +706,7 @@ FE_TEST(gallery_corrupt_table) {
     }
     free(f);
     CHECK_OK(fe_gallery_meta_add(g, "created_by", "test"));
-    const char *path = tmp_path("valid.fei");
+    const char *path = fe_t_tmp_path("valid.fei");
     CHECK_OK(fe_gallery_save(g, path));
     fe_gallery_free(g);
     size_t n;
@@ -763,7 +755,7 @@ FE_TEST(gallery_corrupt_table) {
 FE_TEST(gallery_truncated_at_every_length) {
     fe_gallery *g;
     CHECK_OK(make_gallery(2, FE_GALLERY_F16, 9, &g));
-    const char *path = tmp_path("t.fei");
+    const char *path = fe_t_tmp_path("t.fei");
     CHECK_OK(fe_gallery_save(g, path));
     fe_gallery_free(g);
     size_t n;
@@ -782,7 +774,7 @@ FE_TEST(gallery_truncated_at_every_length) {
     }
     /* also through a file (read and mmap paths) at a few lengths */
     for (size_t m = 0; m < n; m += n / 5) {
-        const char *pc = tmp_path("cut.fei");
+        const char *pc = fe_t_tmp_path("cut.fei");
         CHECK(fe_t_write_file(pc, valid, m) == 0);
         for (int mm = 0; mm < 2; mm++) {
             fe_gallery_options o;
@@ -820,7 +812,7 @@ static fe_status build_save_load(const char *path, int use_mmap) {
 
 FE_TEST(gallery_alloc_failures) {
     for (int mm = 0; mm < 2; mm++) {
-        const char *path = tmp_path("nomem.fei");
+        const char *path = fe_t_tmp_path("nomem.fei");
         long steps = 0;
         for (long k = 0;; k++) {
             fe__alloc_fail_after(k);
@@ -851,7 +843,7 @@ static void stop_mid_write(void *ctx, uint64_t written) {
 }
 
 FE_TEST(gallery_interrupted_save_keeps_old_file) {
-    const char *path = tmp_path("live.fei");
+    const char *path = fe_t_tmp_path("live.fei");
     fe_gallery *old, *big;
     CHECK_OK(make_gallery(3, FE_GALLERY_F32, 1000, &old));
     CHECK_OK(fe_gallery_save(old, path));
@@ -907,7 +899,7 @@ FE_TEST(gallery_interrupted_save_keeps_old_file) {
 
 /* A writer killed at arbitrary moments, without a hook: the file is always one whole index. */
 FE_TEST(gallery_killed_writer_leaves_whole_file) {
-    const char *path = tmp_path("race.fei");
+    const char *path = fe_t_tmp_path("race.fei");
     fe_gallery *a, *b;
     CHECK_OK(make_gallery(2, FE_GALLERY_F32, 1, &a));
     CHECK_OK(make_gallery(20, FE_GALLERY_F16, 2, &b));
@@ -964,7 +956,7 @@ FE_TEST(gallery_fuzz_seeds_current) {
     for (int s = 0; s < 3; s++) {
         fe_gallery *g;
         CHECK_OK(seed_gallery(s, &g));
-        const char *tmp = tmp_path("seed.fei");
+        const char *tmp = fe_t_tmp_path("seed.fei");
         CHECK_OK(fe_gallery_save(g, tmp));
         fe_gallery_free(g);
         size_t n, m;
@@ -985,7 +977,7 @@ FE_TEST(gallery_fuzz_seeds_current) {
 FE_TEST(cli_index_info) {
     fe_gallery *g;
     CHECK_OK(make_gallery(5, FE_GALLERY_F16, 21, &g));
-    const char *path = tmp_path("info.fei");
+    const char *path = fe_t_tmp_path("info.fei");
     CHECK_OK(fe_gallery_save(g, path));
     fe_gallery_free(g);
     char out[8192];
@@ -1001,7 +993,7 @@ FE_TEST(cli_index_info) {
     uint8_t *bytes = fe_t_read_file(path, &n);
     CHECK(bytes);
     bytes[n - 100] ^= 1;
-    const char *bad = tmp_path("bad.fei");
+    const char *bad = fe_t_tmp_path("bad.fei");
     CHECK(fe_t_write_file(bad, bytes, n) == 0);
     free(bytes);
     rc = fe_t_run(out, sizeof out, "%s index info '%s' 2>&1", fe_t_cli(), bad);

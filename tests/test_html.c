@@ -20,8 +20,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define DEMO    "tests/data/demo"
-#define DEMO_LM DEMO "/landmarks.tsv"
 #define HOSTILE "<script>alert(1)</script>"
 
 /* ---- an independent base64 decoder (test side) ------------------------------------------ */
@@ -213,15 +211,6 @@ FE_TEST(html_page_and_data_uri) {
 
 /* ---- the reports ----------------------------------------------------------------------- */
 
-static int have_demo(fe_test *t) {
-    struct stat sb;
-    if (stat(DEMO_LM, &sb) != 0 || stat("weights/faceres.feb", &sb) != 0) {
-        fe_t_skip(t, "run from the repository root (needs %s and weights/faceres.feb)", DEMO_LM);
-        return 0;
-    }
-    return 1;
-}
-
 /* A gallery of 8 demo faces (4 David_Wells, 4 others) where two David_Wells faces are labelled
  * HOSTILE, one with an attribute-breaking path, and Roger Federer's label has markup; paths are relative to tests/data/demo/gallery
  * except the hostile one, whose chip then shows the placeholder. */
@@ -244,12 +233,12 @@ static const char *hostile_gallery(fe_test *t) {
     fe_features *f = malloc(sizeof *f);
     fe_status st = fe_model_open("weights/faceres.feb", NULL, &m);
     if (st == FE_OK) st = fe_session_create(m, &s);
-    if (st == FE_OK) st = fe_landmark_list_load(DEMO_LM, &lm);
+    if (st == FE_OK) st = fe_landmark_list_load(FE_T_DEMO_LM, &lm);
     if (st == FE_OK) st = fe_gallery_create(NULL, &g);
-    if (st == FE_OK) st = fe_gallery_meta_add(g, "source", DEMO "/gallery");
+    if (st == FE_OK) st = fe_gallery_meta_add(g, "source", FE_T_DEMO "/gallery");
     for (int i = 0; st == FE_OK && i < 8; i++) {
         char img_path[300];
-        snprintf(img_path, sizeof img_path, "%s/gallery/%s", DEMO, files[i][0]);
+        snprintf(img_path, sizeof img_path, "%s/gallery/%s", FE_T_DEMO, files[i][0]);
         fe_image *img = NULL, *chip = NULL;
         fe_landmarks l;
         st = fe_image_load(img_path, &img);
@@ -292,7 +281,7 @@ static char *query_report(fe_test *t, char *html_path, size_t cap) {
     snprintf(html_path, cap, "%s/report.html", fe_t_tmpdir());
     char out[16384];
     int rc = fe_t_run(out, sizeof out, "%s query '%s' %s/query/David_Wells/David_Wells_0004.jpg --landmarks %s "
-                      "--html '%s' 2>&1", fe_t_cli(), g, DEMO, DEMO_LM, html_path);
+                      "--html '%s' 2>&1", fe_t_cli(), g, FE_T_DEMO, FE_T_DEMO_LM, html_path);
     if (rc != 0) {
         fe_t_fail(t, __FILE__, __LINE__, "query --html: exit %d: %s", rc, out);
         return NULL;
@@ -304,7 +293,7 @@ static char *query_report(fe_test *t, char *html_path, size_t cap) {
 }
 
 FE_TEST(html_query_report_escapes_labels) {
-    if (!have_demo(t)) return;
+    if (!fe_t_have_demo(t)) return;
     char path[700];
     char *page = query_report(t, path, sizeof path);
     if (!page) return;
@@ -325,14 +314,14 @@ FE_TEST(html_query_report_escapes_labels) {
     /* a failed write leaves no report behind and exits 1 */
     char out[4096];
     int rc = fe_t_run(out, sizeof out, "%s query '%s/hostile.fei' %s/query/David_Wells/David_Wells_0004.jpg "
-                      "--html /nonexistent-dir/r.html 2>&1", fe_t_cli(), fe_t_tmpdir(), DEMO);
+                      "--html /nonexistent-dir/r.html 2>&1", fe_t_cli(), fe_t_tmpdir(), FE_T_DEMO);
     CHECK_MSG(rc == 1 && strstr(out, "/nonexistent-dir/r.html"), "exit %d: %s", rc, out);
     NOTE("%zu bytes, %zu inline PNGs all decode", strlen(page), n);
     free(page);
 }
 
 FE_TEST(html_demo_report) {
-    if (!have_demo(t)) return;
+    if (!fe_t_have_demo(t)) return;
     char path[700], out[16384];
     snprintf(path, sizeof path, "%s/demo.html", fe_t_tmpdir());
     int rc = fe_t_run(out, sizeof out, "%s demo --html '%s' 2>&1", fe_t_cli(), path);
@@ -357,18 +346,18 @@ FE_TEST(html_demo_report) {
  * must escape it): one results table per kind with a stage-1 and a default row, the example
  * blocks (trio card + flow picture each), every inline PNG decodes, nothing active or remote. */
 FE_TEST(html_eval_report) {
-    if (!have_demo(t)) return;
+    if (!fe_t_have_demo(t)) return;
     const int san = fe_t_sanitized();   /* ~50x slower embedding: fewer queries there */
     char cwd[4096], target[4200], link[800], path[700], out[16384];
     CHECK(getcwd(cwd, sizeof cwd));
-    snprintf(target, sizeof target, "%s/%s/gallery", cwd, DEMO);
+    snprintf(target, sizeof target, "%s/%s/gallery", cwd, FE_T_DEMO);
     snprintf(link, sizeof link, "%s/g<i>&x", fe_t_tmpdir());
     unlink(link);
     CHECK_MSG(symlink(target, link) == 0, "symlink %s", link);
     snprintf(path, sizeof path, "%s/eval.html", fe_t_tmpdir());
     const char *kinds = san ? "crop70,mask --limit 8" : "crop70,mask,clean";
     int rc = fe_t_run(out, sizeof out, "%s eval '%s' --landmarks %s --threads 2 --boot 100 --kinds %s --html '%s' 2>&1",
-                      fe_t_cli(), link, DEMO_LM, kinds, path);
+                      fe_t_cli(), link, FE_T_DEMO_LM, kinds, path);
     CHECK_MSG(rc == 0 && strstr(out, "wrote "), "exit %d: %s", rc, out);
     size_t n;
     char *page = fe_t_read_file(path, &n);
@@ -394,7 +383,7 @@ FE_TEST(html_eval_report) {
     CHECK_MSG(imgs == 4 * cards, "%zu inline images for %zu examples (query, two top-1s, flow each)", imgs, cards);
     /* a failed write exits 1 and names the file */
     rc = fe_t_run(out, sizeof out, "%s eval '%s' --landmarks %s --boot 10 --kinds clean --limit 2 "
-                  "--html /nonexistent-dir/e.html 2>&1", fe_t_cli(), link, DEMO_LM);
+                  "--html /nonexistent-dir/e.html 2>&1", fe_t_cli(), link, FE_T_DEMO_LM);
     CHECK_MSG(rc == 1 && strstr(out, "/nonexistent-dir/e.html"), "exit %d: %s", rc, out);
     NOTE("%zu bytes, %zu examples, %zu inline PNGs all decode", n, cards, imgs);
     free(page);
@@ -430,7 +419,7 @@ static const char check_script[] =
 FE_TEST(html_report_in_browser) {
     const char *chromium = find_chromium();
     if (!chromium) SKIP("chromium is not installed (apt-get install chromium; .ci/run installs it)");
-    if (!have_demo(t)) return;
+    if (!fe_t_have_demo(t)) return;
     char path[700];
     char *page = query_report(t, path, sizeof path);
     if (!page) return;
