@@ -270,27 +270,26 @@ static void print_tables(const fe_eval_result *r) {
            "R excludes the query's own image; deltas are stage 2 - stage 1.\n");
 }
 
+/* ", \"key\": {index, path, identity, score}": one stage's top-1 of an example */
+static void json_top1(FILE *fp, const char *key, uint32_t index, const char *path, const char *identity,
+                      double score) {
+    fprintf(fp, ", \"%s\": {\"index\": %u", key, index);
+    cli_json_field_string(fp, "path", path);
+    cli_json_field_string(fp, "identity", identity);
+    cli_json_field(fp, "score", score);
+    fputc('}', fp);
+}
+
 static void json_examples(FILE *fp, const fe_eval_example *e, size_t n) {
     fputc('[', fp);
     for (size_t i = 0; i < n; i++) {
-        fprintf(fp, "%s{\"query_index\": %u, \"seed\": %llu, \"query_path\": ", i ? ", " : "", e[i].query_index,
+        fprintf(fp, "%s{\"query_index\": %u, \"seed\": %llu", i ? ", " : "", e[i].query_index,
                 (unsigned long long)e[i].seed);
-        cli_json_string(fp, e[i].query_path);
-        fprintf(fp, ", \"identity\": ");
-        cli_json_string(fp, e[i].identity);
-        fprintf(fp, ", \"stage1\": {\"index\": %u, \"path\": ", e[i].stage1_index);
-        cli_json_string(fp, e[i].stage1_path);
-        fprintf(fp, ", \"identity\": ");
-        cli_json_string(fp, e[i].stage1_identity);
-        fprintf(fp, ", \"score\": ");
-        cli_json_float(fp, e[i].stage1_score);
-        fprintf(fp, "}, \"stage2\": {\"index\": %u, \"path\": ", e[i].stage2_index);
-        cli_json_string(fp, e[i].stage2_path);
-        fprintf(fp, ", \"identity\": ");
-        cli_json_string(fp, e[i].stage2_identity);
-        fprintf(fp, ", \"score\": ");
-        cli_json_float(fp, e[i].stage2_score);
-        fprintf(fp, "}}");
+        cli_json_field_string(fp, "query_path", e[i].query_path);
+        cli_json_field_string(fp, "identity", e[i].identity);
+        json_top1(fp, "stage1", e[i].stage1_index, e[i].stage1_path, e[i].stage1_identity, e[i].stage1_score);
+        json_top1(fp, "stage2", e[i].stage2_index, e[i].stage2_path, e[i].stage2_identity, e[i].stage2_score);
+        fputc('}', fp);
     }
     fputc(']', fp);
 }
@@ -301,11 +300,6 @@ static void json_pair(FILE *fp, const char *key, const double *v) {
     fputs(", ", fp);
     cli_json_float(fp, v[1]);
     fputc(']', fp);
-}
-
-static void json_num(FILE *fp, const char *key, double v) {
-    fprintf(fp, ", \"%s\": ", key);
-    cli_json_float(fp, v);
 }
 
 static void write_json_body(FILE *fp, const fe_eval_result *r, const verif *v, const char *data_dir,
@@ -323,17 +317,17 @@ static void write_json_body(FILE *fp, const fe_eval_result *r, const verif *v, c
         fprintf(fp, "{\"pairs\": %zu, \"missing\": %zu, \"folds\": %u, \"accuracy\": ", v->n_pairs, v->missing,
                 v->r.n_folds);
         cli_json_float(fp, v->r.mean);
-        json_num(fp, "std", v->r.std);
-        json_num(fp, "std_error", v->r.std_error);
+        cli_json_field(fp, "std", v->r.std);
+        cli_json_field(fp, "std_error", v->r.std_error);
         fputc('}', fp);
     } else {
         fputs("null", fp);
     }
     fprintf(fp, ",\n \"time\": {\"gallery\": ");
     cli_json_float(fp, gallery_s);
-    json_num(fp, "load", r->seconds_load);
-    json_num(fp, "eval", r->seconds_total);
-    json_num(fp, "total", total_s);
+    cli_json_field(fp, "load", r->seconds_load);
+    cli_json_field(fp, "eval", r->seconds_total);
+    cli_json_field(fp, "total", total_s);
     fprintf(fp, "},\n \"kinds\": [");
     for (size_t k = 0; k < r->n_kinds; k++) {
         const fe_eval_kind *kd = &r->kinds[k];
@@ -341,8 +335,8 @@ static void write_json_body(FILE *fp, const fe_eval_result *r, const verif *v, c
                 "\"n_fallback\": %zu, \"seconds\": {\"embed\": ", k ? "," : "", kd->name, kd->n_queries,
                 kd->n_excluded, kd->n_failed, kd->n_fallback);
         cli_json_float(fp, kd->seconds_embed);
-        json_num(fp, "stage1", kd->seconds_stage1);
-        json_num(fp, "stage2", kd->seconds_stage2);
+        cli_json_field(fp, "stage1", kd->seconds_stage1);
+        cli_json_field(fp, "stage2", kd->seconds_stage2);
         fprintf(fp, "},\n   \"fixed_examples\": ");
         json_examples(fp, kd->fixed, kd->n_fixed);
         fprintf(fp, ",\n   \"broke_examples\": ");
@@ -355,20 +349,20 @@ static void write_json_body(FILE *fp, const fe_eval_result *r, const verif *v, c
         fprintf(fp, "%s\n  {\"kind\": \"%s\", \"method\": ", i ? "," : "", r->kinds[w->kind_index].name);
         cli_json_string(fp, w->method);
         fprintf(fp, ", \"default\": %s", w->is_default ? "true" : "false");
-        json_num(fp, "p1", w->p1);
-        json_num(fp, "rp", w->rp);
-        json_num(fp, "map_at_r", w->map_r);
+        cli_json_field(fp, "p1", w->p1);
+        cli_json_field(fp, "rp", w->rp);
+        cli_json_field(fp, "map_at_r", w->map_r);
         fprintf(fp, ", \"n_queries\": %zu, \"n_excluded\": %zu", w->n_queries, w->n_excluded);
         if (!w->is_stage1) {
             fprintf(fp, ", \"grid\": %u, \"weighting\": \"%s\", \"solver\": \"%s\"", (unsigned)w->grid,
                     weighting_str(w->weighting), w->solver == FE_EMD_EXACT ? "exact" : "sinkhorn");
-            json_num(fp, "epsilon", w->epsilon);
+            cli_json_field(fp, "epsilon", w->epsilon);
             fprintf(fp, ", \"k\": %zu, \"alpha\": ", w->k);
             if (w->alpha < 0) fputs("\"sum\"", fp);
             else cli_json_float(fp, w->alpha);
-            json_num(fp, "d_p1", w->d_p1);
-            json_num(fp, "d_rp", w->d_rp);
-            json_num(fp, "d_map_at_r", w->d_map_r);
+            cli_json_field(fp, "d_p1", w->d_p1);
+            cli_json_field(fp, "d_rp", w->d_rp);
+            cli_json_field(fp, "d_map_at_r", w->d_map_r);
             fputs(", ", fp);
             json_pair(fp, "ci_p1", w->ci_p1);
             fputs(", ", fp);
@@ -376,7 +370,7 @@ static void write_json_body(FILE *fp, const fe_eval_result *r, const verif *v, c
             fputs(", ", fp);
             json_pair(fp, "ci_map_at_r", w->ci_map_r);
             fprintf(fp, ", \"fixed\": %zu, \"broke\": %zu", w->fixed, w->broke);
-            json_num(fp, "stage2_thread_seconds", w->stage2_seconds);
+            cli_json_field(fp, "stage2_thread_seconds", w->stage2_seconds);
         }
         fputc('}', fp);
     }
