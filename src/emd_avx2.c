@@ -50,25 +50,30 @@ INLINE void cost_step(const int MR, size_t k, const float *P, const float *const
     }
 }
 
+/* One step of the next-chunk prefetch cursor: two adjacent lines of the current row (a
+ * prefetch past the end of a row is harmless), then on to the next row. Always inlined, so
+ * the cursor stays in the caller's registers. */
+INLINE void pf_step(const float *const *pr, size_t *row, size_t nrow, size_t *off, size_t rb) {
+    if (*row >= nrow) return;
+    const char *l = (const char *)pr[*row] + *off;
+    _mm_prefetch(l, _MM_HINT_T1);
+    _mm_prefetch(l + 64, _MM_HINT_T1);
+    *off += 128;
+    if (*off >= rb) *off = 0, (*row)++;
+}
+
 INLINE void cost_block(const int MR, size_t d, const float *P, const float *const *B, float *T,
                        size_t ldt, fe__pf *pf) {
     __m256 acc[6][2];
 #pragma GCC unroll 6
     for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
-    /* the cursor in locals (registers), two adjacent lines per step: a prefetch past the end
-     * of a row is harmless */
+    /* the cursor in locals (registers) */
     const float *const *pr = pf ? pf->rows : NULL;
     size_t row = pf ? pf->row : 0, nrow = pf ? pf->n_rows : 0, off = pf ? pf->off : 0;
     const size_t rb = pf ? pf->row_bytes : 0;
     size_t k = 0;
     for (; k + 4 <= d; k += 4) {
-        if (row < nrow) {
-            const char *l = (const char *)pr[row] + off;
-            _mm_prefetch(l, _MM_HINT_T1);
-            _mm_prefetch(l + 64, _MM_HINT_T1);
-            off += 128;
-            if (off >= rb) off = 0, row++;
-        }
+        pf_step(pr, &row, nrow, &off, rb);
         cost_step(MR, k, P, B, acc);
         cost_step(MR, k + 1, P, B, acc);
         cost_step(MR, k + 2, P, B, acc);
@@ -116,14 +121,9 @@ INLINE void cost_qbar_block(const int MR, size_t d, const float *P, const float 
     const size_t rb = pf ? pf->row_bytes : 0;
     size_t k = 0;
     for (; k + 8 <= d; k += 8) {
-        for (int h = 0; h < 2; h++)   /* the cursor as cost_block steps it: 2 lines per 4 k */
-            if (row < nrow) {
-                const char *l = (const char *)pr[row] + off;
-                _mm_prefetch(l, _MM_HINT_T1);
-                _mm_prefetch(l + 64, _MM_HINT_T1);
-                off += 128;
-                if (off >= rb) off = 0, row++;
-            }
+        /* the cursor as cost_block steps it: 2 lines per 4 k */
+        pf_step(pr, &row, nrow, &off, rb);
+        pf_step(pr, &row, nrow, &off, rb);
         const __m256 q = _mm256_loadu_ps(qbar + k);
 #pragma GCC unroll 4
         for (int r = 0; r < MR; r++) aq[r] = _mm256_fmadd_ps(_mm256_loadu_ps(B[r] + k), q, aq[r]);
